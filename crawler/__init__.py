@@ -1,0 +1,1 @@
+"""The newsfold Scrapy project: settings, items, spiders and commands."""

@@ -1,0 +1,1 @@
+"""newsfold's own `scrapy` commands."""

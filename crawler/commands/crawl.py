@@ -1,0 +1,32 @@
+"""`scrapy crawl`, with spider arguments checked before the crawl starts.
+
+A spider may define a `check_arguments(**spider_arguments)` class method that raises
+`UsageError`; a bad argument then gives one error line and exit status 2 instead of a
+traceback from inside the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) == 1 and self.crawler_process is not None:
+            try:
+                spider_class = self.crawler_process.spider_loader.load(args[0])
+            except KeyError:
+                spider_class = None
+            check_arguments = getattr(spider_class, "check_arguments", None)
+            if check_arguments is not None:
+                try:
+                    check_arguments(**opts.spargs)
+                except UsageError as error:
+                    print(f"scrapy crawl {args[0]}: error: {error}", file=sys.stderr)
+                    self.exitcode = 2
+                    return
+        super().run(args, opts)

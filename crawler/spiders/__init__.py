@@ -1,0 +1,1 @@
+"""newsfold spiders: each turns one kind of source into `ArticleItem`s."""

@@ -1,0 +1,1 @@
+"""newsfold item pipelines: extraction -> grouping -> storage, each over a pure core."""

@@ -1,0 +1,5 @@
+"""Extraction: raw bytes to clean article text and metadata."""
+
+from pipelines.extraction.pipeline import ExtractionPipeline
+
+__all__ = ["ExtractionPipeline"]

@@ -1,0 +1,244 @@
+"""News boilerplate removal shared by the HTML and the plain-text paths.
+
+The rules are patterns of news pages, not strings of particular sites: share bars,
+teasers ("Read next:", "Related:"), continuation prompts, photo captions and credits,
+author contact and bio lines, copyright, comment-policy and newsletter prompts, and
+datelines and by-lines (which are removed from the body but kept as metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pipelines.extraction.dates import WEEKDAYS, find_date
+
+# Words that make up share/social bars ("FacebookXPinterestEmailShare", "Share | Tweet").
+_SHARE_BAR = re.compile(
+    r"^(?:facebook|twitter|x|pinterest|e-?mail|share|shares|linkedin|whatsapp|reddit|print|"
+    r"copylink|copy|link|messenger|telegram|tumblr|flipboard|pocket|sms|tweet|save|bluesky|"
+    r"threads|mastodon|comments?|gift|article|this|on)+$"
+)
+_TEASER = re.compile(
+    r"^(?:read next|read more|read also|also read|related|related stories|related articles|"
+    r"related coverage|related content|see also|more from|more on this|recommended|"
+    r"recommended stories|most read|most popular|trending|don'?t miss|watch|listen|"
+    r"more stories|top stories|editor'?s picks?|you may also like|up next|latest)\b"
+    r"\s*(?:[:：|»>—–-]|$)",
+    re.IGNORECASE,
+)
+_PROMPT = re.compile(
+    r"^(?:story continues|story continues below|continue reading|continued below|"
+    r"article continues below|continues below advertisement|advertisement|"
+    r"skip advertisement|advertisement - scroll to continue|scroll to continue|"
+    r"sponsored content|ad|loading|loading\.\.\.|show comments|view comments|"
+    r"click to expand|enlarge this image|toggle caption|hide caption|image|video|"
+    r"listen to this article|share this article|share this story|print this page|"
+    r"back to top|close)\W*$",
+    re.IGNORECASE,
+)
+_CONTACT = re.compile(
+    r"\b(?:can|may) be (?:reached|contacted|emailed)\b|"
+    r"\bfollow (?:him|her|them|us|me) on\b|\b(?:email|e-mail|contact) (?:him|her|them) at\b|"
+    r"\bsend (?:news )?tips to\b",
+    re.IGNORECASE,
+)
+_CONTACT_NAME = re.compile(
+    r"^[\s\-–—•*·|]*(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})\s+"
+    r"(?:can|may) be (?:reached|contacted|emailed)\b"
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)+)\b")
+_COPYRIGHT = re.compile(
+    r"^(?:copyright\b|©|\(c\)\s*\d{4})|\ball rights reserved\b|\breprint permission\b|"
+    r"\bmay not be (?:published|reproduced|redistributed)\b",
+    re.IGNORECASE,
+)
+_COMMENT_POLICY = re.compile(
+    r"\bcomment(?:ing)? policy\b|\bbefore commenting\b|\bcomments? (?:are|is) (?:closed|moderated)\b|"
+    r"\bjoin the (?:conversation|discussion)\b|\bleave a comment\b|\bpost a comment\b",
+    re.IGNORECASE,
+)
+_NEWSLETTER = re.compile(
+    r"\b(?:sign up|subscribe|subscription|newsletter|inbox|download (?:our|the) app|"
+    r"follow us|like us on|get the latest|never miss|already a subscriber|log in|"
+    r"create (?:a )?(?:free )?account|register now|support (?:our|independent) journalism)\b",
+    re.IGNORECASE,
+)
+# Photo credits that end captions: "(AP Photo/Name, File)", "(Getty Images)", "Photo: Name".
+_PHOTO_CREDIT = re.compile(
+    r"\((?:[^()]{0,40}\b(?:photo|photograph|image|picture|pool|file)\b[^()]{0,80}|"
+    r"[^()]{0,40}\b(?:getty images|shutterstock|afp|reuters|ap|epa|alamy|via [^()]{1,40}))\)\W*$|"
+    r"^(?:photo|image|picture|credit|photograph|foto)s?\s*(?:credit)?\s*[:/]",
+    re.IGNORECASE,
+)
+_CAPTION_START = re.compile(
+    r"^(?:in this|this)\s+(?:[\w.,'’-]+\s+){0,10}?(?:file\s+)?(?:photo|image|picture|"
+    r"photograph|handout photo|video grab|screengrab)\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^by\s+(?P<names>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+    r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*)"
+    r"(?:\s*[,|/–—-]\s*(?P<rest>.*))?$"
+)
+_DATELINE_WORDS = re.compile(
+    r"\b(?:published|updated|posted|last updated|modified|on|at|am|pm|a\.m\.|p\.m\.|"
+    r"et|est|edt|gmt|utc|bst|cet|pt|pst|pdt)\b|\d{1,2}:\d{2}|[-–—|•·,:]",
+    re.IGNORECASE,
+)
+# Short lines are where prompts live; a body paragraph may mention a newsletter freely.
+_SHORT_LINE_WORDS = 30
+_DATELINE_MAX_WORDS = 16
+_DATELINE_MAX_LEFTOVER_WORDS = 6
+_TITLE_MAX_WORDS = 30
+
+
+@dataclass
+class CleanedText:
+    """Body paragraphs with boilerplate removed, and the metadata found on the way."""
+
+    paragraphs: list[str]
+    title: str | None = None
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    site: str | None = None
+    contact_domains: list[str] = field(default_factory=list)
+    removed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs of plain text: one per line, or per blank-line block when hard-wrapped."""
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    if _is_hard_wrapped(lines):
+        blocks = re.split(r"\n\s*\n", "\n".join(lines))
+        return [" ".join(block.split()) for block in blocks if block.strip()]
+    return [" ".join(line.split()) for line in lines if line]
+
+
+def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> CleanedText:
+    """Remove news boilerplate from `paragraphs`, keeping datelines and by-lines as metadata.
+
+    With `find_title`, the first remaining paragraph that reads like a headline becomes
+    the title (plain-text input, where nothing else marks it).
+    """
+    result = CleanedText(paragraphs=[])
+    repeated = _repeated_paragraphs(paragraphs)
+    seen: set[str] = set()
+    for paragraph in paragraphs:
+        kind = _boilerplate_kind(paragraph, result, repeated)
+        if kind is None and paragraph in seen:
+            kind = "repeated"
+        if kind is not None:
+            result.removed[kind] += 1
+            continue
+        seen.add(paragraph)
+        if find_title and result.title is None and not result.paragraphs and _is_headline(paragraph):
+            result.title = paragraph
+            continue
+        result.paragraphs.append(paragraph)
+    if result.site is None and result.contact_domains:
+        result.site = Counter(result.contact_domains).most_common(1)[0][0]
+    return result
+
+
+def _boilerplate_kind(paragraph: str, result: CleanedText, repeated: set[str]) -> str | None:
+    """The kind of boilerplate `paragraph` is (recording any metadata it holds), or None."""
+    words = paragraph.split()
+    short = len(words) <= _SHORT_LINE_WORDS
+    compact = re.sub(r"[\W_]+", "", paragraph).lower()
+    if paragraph in repeated:
+        return "repeated"
+    if compact and len(paragraph) <= 120 and _SHARE_BAR.match(compact):
+        return "share_bar"
+    if short and (_TEASER.match(paragraph) or _PROMPT.match(paragraph)):
+        return "teaser"
+    if short and _CONTACT.search(paragraph):
+        _note_contact(paragraph, result)
+        return "contact"
+    if short and _COPYRIGHT.search(paragraph):
+        return "copyright"
+    if short and _COMMENT_POLICY.search(paragraph):
+        return "comment_policy"
+    if short and _NEWSLETTER.search(paragraph) and not _ends_sentence_with_quote(paragraph):
+        return "newsletter"
+    if _PHOTO_CREDIT.search(paragraph) or (short and _CAPTION_START.match(paragraph)):
+        return "caption"
+    if len(words) <= _DATELINE_MAX_WORDS and _take_dateline(paragraph, result):
+        return "dateline"
+    if len(words) <= 14 and _take_byline(paragraph, result):
+        return "byline"
+    return None
+
+
+def _repeated_paragraphs(paragraphs: list[str]) -> set[str]:
+    """Paragraphs printed twice in a row: captions and pull-quotes duplicated by the page."""
+    return {
+        current
+        for previous, current in zip(paragraphs, paragraphs[1:], strict=False)
+        if current == previous and len(current.split()) >= 3
+    }
+
+
+def _note_contact(paragraph: str, result: CleanedText) -> None:
+    match = _CONTACT_NAME.match(paragraph)
+    if match and match.group("name") not in result.authors:
+        result.authors.append(match.group("name"))
+    result.contact_domains.extend(m.group("domain").lower() for m in _EMAIL.finditer(paragraph))
+
+
+def _take_dateline(paragraph: str, result: CleanedText) -> bool:
+    """Record a dateline ("- The Site - Thursday, February 25, 2021") and say if it was one."""
+    found = find_date(paragraph)
+    if found is None:
+        return False
+    when, match = found
+    before = paragraph[: match.start()]
+    leftover = WEEKDAYS.sub(" ", before + " " + paragraph[match.end() :])
+    leftover_words = _DATELINE_WORDS.sub(" ", leftover).split()
+    if len(leftover_words) > _DATELINE_MAX_LEFTOVER_WORDS:
+        return False
+    if re.match(r"^\W*(?:updated|last updated|modified)\b", paragraph, re.IGNORECASE):
+        result.modified_at = result.modified_at or when
+    else:
+        result.published_at = result.published_at or when
+        site = " ".join(_DATELINE_WORDS.sub(" ", WEEKDAYS.sub(" ", before)).split())
+        if site and site[0].isupper() and result.site is None:
+            result.site = site
+    return True
+
+
+def _take_byline(paragraph: str, result: CleanedText) -> bool:
+    match = _BYLINE.match(paragraph)
+    if match is None:
+        return False
+    for name in re.split(r"\s*(?:,|\band\b|&)\s*", match.group("names")):
+        if len(name.split()) >= 2 and name not in result.authors:
+            result.authors.append(name)
+    return True
+
+
+def _is_headline(paragraph: str) -> bool:
+    words = paragraph.split()
+    return 2 <= len(words) <= _TITLE_MAX_WORDS and not re.search(r"[.,;:]['\"’”]?$", paragraph)
+
+
+def _ends_sentence_with_quote(paragraph: str) -> bool:
+    return bool(re.search(r"[.!?][\"”’']$", paragraph))
+
+
+def _is_hard_wrapped(lines: list[str]) -> bool:
+    """True when text was wrapped at a fixed width, so line breaks are not paragraphs."""
+    filled = [line for line in lines if line]
+    if len(filled) < 4:
+        return False
+    lengths = sorted(len(line) for line in filled)
+    median = lengths[len(lengths) // 2]
+    unterminated = sum(1 for line in filled if not re.search(r"[.!?\"”:]$", line))
+    return lengths[-1] <= 100 and median >= 50 and unterminated > len(filled) / 2

@@ -1,0 +1,60 @@
+"""Finding calendar dates in short strings (datelines, URLs, metadata values)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_DATE_PATTERNS = (
+    re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE),
+    re.compile(rf"\b{_DAY}\.?\s+{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
+    re.compile(r"\b(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)\b"),
+)
+WEEKDAYS = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|"
+    r"thu|thur|thurs|fri|sat|sun)\b\.?,?",
+    re.IGNORECASE,
+)
+
+
+def find_date(text: str) -> tuple[datetime, re.Match[str]] | None:
+    """The first calendar date written in `text` (as UTC midnight) and where it stands."""
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            parsed = _to_datetime(match)
+            if parsed is not None:
+                return parsed, match
+    return None
+
+
+def _to_datetime(match: re.Match[str]) -> datetime | None:
+    month_text = match.group("month").lower().rstrip(".")
+    month = _MONTHS.get(month_text) or (int(month_text) if month_text.isdigit() else 0)
+    try:
+        return datetime(int(match.group("year")), month, int(match.group("day")), tzinfo=UTC)
+    except ValueError:
+        return None

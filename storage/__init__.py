@@ -1,0 +1,1 @@
+"""newsfold storage: SQLAlchemy models, the database connection and the repository."""

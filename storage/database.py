@@ -1,0 +1,65 @@
+"""Connecting to the database named by `DATABASE_URL`, SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Base
+
+DEFAULT_DATABASE_FILE = "newsfold.db"
+# Seconds a SQLite writer waits for another's lock before giving up.
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_database_url(project_root: Path) -> str:
+    """The embedded default: a SQLite file in the project root."""
+    return f"sqlite:///{(project_root / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def mask_password(database_url: str) -> str:
+    """`database_url` with any password replaced by `***`, safe for logs."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+class Database:
+    """An engine and its session factory; `Database.session()` opens a transaction."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.engine: Engine = _create_engine(database_url)
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        """Create missing tables and indexes."""
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; foreign keys are off by default."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

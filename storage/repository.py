@@ -1,0 +1,259 @@
+"""The repository: every read and write the pipelines and commands make, as domain verbs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.database import Database
+from storage.models import Article, Reject, Story
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """Everything stored for one article, with its grouping in stable keys (URLs)."""
+
+    url: str
+    canonical_url: str
+    text: str
+    text_hash: str
+    word_count: int
+    fetched_at: datetime
+    story_key: str
+    observed_at: datetime | None = None
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    date_source: str | None = None
+    modified_at: datetime | None = None
+    site: str | None = None
+    language: str | None = None
+    language_confidence: float | None = None
+    source: str | None = None
+    duplicate_of_url: str | None = None
+    link_method: str | None = None
+    link_similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as grouping reloads it: its text, time and earlier decisions."""
+
+    url: str
+    text: str
+    text_hash: str
+    when: datetime | None
+    story_key: str | None
+    duplicate_of_url: str | None
+    link_method: str | None
+    link_similarity: float | None
+
+
+@dataclass(frozen=True)
+class StoryArticle:
+    """One article line of a story listing."""
+
+    title: str | None
+    site: str | None
+    url: str
+    published_at: datetime | None
+    is_duplicate: bool
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    """A story with its articles and outlets, for `scrapy stories`."""
+
+    story_id: int
+    title: str | None
+    first_published_at: datetime | None
+    last_published_at: datetime | None
+    article_count: int
+    outlets: tuple[str, ...]
+    articles: tuple[StoryArticle, ...] = field(default=())
+
+
+class ArticleRepository:
+    """Reads and writes articles, stories and rejects in one database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def upsert_article(self, record: ArticleRecord) -> int:
+        """Insert or update (by URL) one article and bring its stories up to date."""
+        with self.database.sessions.begin() as session:
+            story_id = self._ensure_story(session, record.story_key)
+            duplicate_of_id = (
+                session.scalar(select(Article.id).where(Article.url == record.duplicate_of_url))
+                if record.duplicate_of_url
+                else None
+            )
+            previous_story_id = session.scalar(select(Article.story_id).where(Article.url == record.url))
+            values = _article_values(record, story_id, duplicate_of_id)
+            statement = self._insert(Article).values(**values)
+            statement = statement.on_conflict_do_update(
+                index_elements=[Article.url],
+                set_={name: statement.excluded[name] for name in values if name != "url"},
+            ).returning(Article.id)
+            article_id = int(session.execute(statement).scalar_one())
+            for touched in {story_id, previous_story_id} - {None}:
+                assert touched is not None
+                self._refresh_story(session, touched)
+            return article_id
+
+    def record_rejection(self, url: str, reason: str, detail: str, source: str | None) -> None:
+        """Keep a refused input and why, so nothing is silently lost."""
+        with self.database.sessions.begin() as session:
+            session.add(Reject(url=url, reason=reason, detail=detail[:4000], at=datetime.now(UTC), source=source))
+
+    def iter_stored_articles(self) -> Iterator[StoredArticle]:
+        """Every stored article in id order, as grouping reloads them."""
+        canonical = Article.__table__.alias("canonical")
+        query = (
+            select(
+                Article.url,
+                Article.text,
+                Article.text_hash,
+                func.coalesce(Article.published_at, Article.observed_at),
+                Story.key,
+                canonical.c.url,
+                Article.link_method,
+                Article.link_similarity,
+            )
+            .outerjoin(Story, Story.id == Article.story_id)
+            .outerjoin(canonical, canonical.c.id == Article.duplicate_of_id)
+            .order_by(Article.id)
+        )
+        with self.database.sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=1000)):
+                url, text, text_hash, when, story_key, duplicate_of_url, method, similarity = row
+                yield StoredArticle(
+                    url, text, text_hash, _aware(when) if when else None, story_key, duplicate_of_url, method, similarity
+                )
+
+    def story_summaries(self, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
+        """Stories, most recently active first, with their articles and outlets."""
+        query: Select[tuple[Story]] = select(Story).where(Story.article_count > 0)
+        if since is not None:
+            query = query.where(func.coalesce(Story.last_published_at, Story.updated_at) >= since)
+        query = query.order_by(
+            func.coalesce(Story.last_published_at, Story.updated_at).desc(), Story.id.desc()
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.database.sessions() as session:
+            summaries = []
+            for story in session.scalars(query):
+                rows = session.execute(
+                    select(Article.title, Article.site, Article.url, Article.published_at, Article.duplicate_of_id)
+                    .where(Article.story_id == story.id)
+                    .order_by(Article.published_at.is_(None), Article.published_at, Article.id)
+                ).all()
+                articles = tuple(
+                    StoryArticle(title, site, url, published_at, duplicate_of is not None)
+                    for title, site, url, published_at, duplicate_of in rows
+                )
+                outlets = tuple(sorted({a.site for a in articles if a.site}))
+                summaries.append(
+                    StorySummary(
+                        story.id,
+                        story.title,
+                        story.first_published_at,
+                        story.last_published_at,
+                        story.article_count,
+                        outlets,
+                        articles,
+                    )
+                )
+            return summaries
+
+    def count_articles(self) -> int:
+        with self.database.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(Article)) or 0)
+
+    def _insert(self, table: type[Any]) -> Any:
+        dialect = self.database.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table)
+        if dialect == "sqlite":
+            return sqlite.insert(table)
+        raise ValueError(f"DATABASE_URL: unsupported database {dialect!r} (use sqlite or postgresql)")
+
+    def _ensure_story(self, session: Session, key: str) -> int:
+        statement = (
+            self._insert(Story)
+            .values(key=key, article_count=0, outlet_count=0, updated_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=[Story.key])
+        )
+        session.execute(statement)
+        return int(session.execute(select(Story.id).where(Story.key == key)).scalar_one())
+
+    def _refresh_story(self, session: Session, story_id: int) -> None:
+        """Recompute a story's counts, dates and representative title from its articles."""
+        story = session.get(Story, story_id)
+        if story is None:
+            return
+        members = Article.story_id == story_id
+        count, outlets, first, last = session.execute(
+            select(
+                func.count(Article.id),
+                func.count(func.distinct(Article.site)),
+                func.min(Article.published_at),
+                func.max(Article.published_at),
+            ).where(members)
+        ).one()
+        if count == 0:
+            session.delete(story)
+            return
+        story.article_count = int(count)
+        story.outlet_count = int(outlets)
+        story.first_published_at = _aware(first) if first else None
+        story.last_published_at = _aware(last) if last else None
+        story.title = session.scalar(
+            select(Article.title)
+            .where(members, Article.title.is_not(None), Article.duplicate_of_id.is_(None))
+            .order_by(
+                Article.published_at.is_(None), Article.published_at, Article.fetched_at, Article.url
+            )
+            .limit(1)
+        )
+        story.updated_at = datetime.now(UTC)
+
+
+def _article_values(record: ArticleRecord, story_id: int, duplicate_of_id: int | None) -> dict[str, Any]:
+    return {
+        "url": record.url,
+        "canonical_url": record.canonical_url,
+        "site": record.site,
+        "title": record.title,
+        "authors": list(record.authors),
+        "published_at": record.published_at,
+        "date_source": record.date_source,
+        "modified_at": record.modified_at,
+        "language": record.language,
+        "language_confidence": record.language_confidence,
+        "text": record.text,
+        "text_hash": record.text_hash,
+        "word_count": record.word_count,
+        "story_id": story_id,
+        "duplicate_of_id": duplicate_of_id,
+        "link_method": record.link_method,
+        "link_similarity": record.link_similarity,
+        "linked_at": datetime.now(UTC),
+        "fetched_at": record.fetched_at,
+        "observed_at": record.observed_at,
+        "source": record.source,
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates bypass the column type on SQLite and come back naive (or as text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
