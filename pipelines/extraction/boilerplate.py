@@ -79,7 +79,7 @@ _CAPTION_START = re.compile(
     re.IGNORECASE,
 )
 _BYLINE = re.compile(
-    r"^by\s+(?P<names>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
+    r"^(?i:by)\s+(?P<names>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}"
     r"(?:\s*(?:,|and|&)\s*[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})*)"
     r"(?:\s*[,|/–—-]\s*(?P<rest>.*))?$"
 )
@@ -88,6 +88,8 @@ _DATELINE_WORDS = re.compile(
     r"et|est|edt|gmt|utc|bst|cet|pt|pst|pdt)\b|\d{1,2}:\d{2}|[-–—|•·,:]",
     re.IGNORECASE,
 )
+# Quotes and attribution mark reporting, which prompts to the reader never contain.
+_REPORTED_SPEECH = re.compile(r"[\"“”]|\b(?:said|says|told|according to)\b", re.IGNORECASE)
 # Short lines are where prompts live; a body paragraph may mention a newsletter freely.
 _SHORT_LINE_WORDS = 30
 _DATELINE_MAX_WORDS = 16
@@ -166,7 +168,7 @@ def _boilerplate_kind(paragraph: str, result: CleanedText, repeated: set[str]) -
         return "copyright"
     if short and _COMMENT_POLICY.search(paragraph):
         return "comment_policy"
-    if short and _NEWSLETTER.search(paragraph) and not _ends_sentence_with_quote(paragraph):
+    if short and _NEWSLETTER.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
         return "newsletter"
     if _PHOTO_CREDIT.search(paragraph) or (short and _CAPTION_START.match(paragraph)):
         return "caption"
@@ -227,10 +229,6 @@ def _take_byline(paragraph: str, result: CleanedText) -> bool:
 def _is_headline(paragraph: str) -> bool:
     words = paragraph.split()
     return 2 <= len(words) <= _TITLE_MAX_WORDS and not re.search(r"[.,;:]['\"’”]?$", paragraph)
-
-
-def _ends_sentence_with_quote(paragraph: str) -> bool:
-    return bool(re.search(r"[.!?][\"”’']$", paragraph))
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
