@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -28,6 +29,11 @@ from crawler.items import ArticleItem
 from crawler.localfiles import FileTooLarge, LocalFile, iter_article_files, read_limited
 
 logger = logging.getLogger(__name__)
+
+
+def file_uri(path: Path) -> str:
+    """The `file://` URI of `path`: absolute and normalised, symlinks kept as named."""
+    return Path(os.path.abspath(path)).as_uri()
 
 
 class FilesSpider(Spider):
@@ -66,7 +72,7 @@ class FilesSpider(Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("files/read")
         item = ArticleItem(
-            url=local_file.path.resolve().as_uri(),
+            url=file_uri(local_file.path),
             body=None,
             fetched_at=datetime.now(UTC),
             source=self.name,
