@@ -20,7 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/scrapy crawl files -a path=seeds/articles
-	$(BIN)/scrapy stories
+	@echo
+	@echo "Stories found:"
+	@$(BIN)/scrapy stories
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
