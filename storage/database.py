@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Base
+from storage.views import create_views
 
 DEFAULT_DATABASE_FILE = "newsfold.db"
 # Seconds a SQLite writer waits for another's lock before giving up.
@@ -38,8 +39,9 @@ class Database:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Create missing tables and indexes."""
+        """Create missing tables, indexes and views."""
         Base.metadata.create_all(self.engine)
+        create_views(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

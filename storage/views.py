@@ -1,0 +1,49 @@
+"""Views for analysts: `story_summary` and `articles_clean`.
+
+Column names are a public interface; extend, never rename.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+STORY_SUMMARY = """
+SELECT s.id AS story_id,
+       s.title AS title,
+       s.first_published_at AS first_published_at,
+       s.last_published_at AS last_published_at,
+       s.article_count AS articles,
+       s.outlet_count AS outlets
+FROM stories s
+WHERE s.article_count > 0
+"""
+
+ARTICLES_CLEAN = """
+SELECT a.id AS id,
+       a.url AS url,
+       a.canonical_url AS canonical_url,
+       a.site AS site,
+       a.title AS title,
+       a.authors AS authors,
+       a.published_at AS published_at,
+       a.language AS language,
+       a.word_count AS word_count,
+       a.text AS text,
+       a.story_id AS story_id,
+       s.title AS story_title
+FROM articles a
+LEFT JOIN stories s ON s.id = a.story_id
+WHERE a.duplicate_of_id IS NULL
+"""
+
+VIEWS = {"story_summary": STORY_SUMMARY, "articles_clean": ARTICLES_CLEAN}
+
+
+def create_views(engine: Engine) -> None:
+    """Create (or, on PostgreSQL, replace) the analysts' views."""
+    with engine.begin() as connection:
+        for name, query in VIEWS.items():
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"CREATE OR REPLACE VIEW {name} AS {query}"))
+            else:
+                connection.execute(text(f"CREATE VIEW IF NOT EXISTS {name} AS {query}"))
