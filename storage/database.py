@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +31,10 @@ def mask_password(database_url: str) -> str:
         return "<unparseable database URL>"
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; the message names it with the password masked."""
+
+
 class Database:
     """An engine and its session factory; `Database.session()` opens a transaction."""
 
@@ -42,6 +47,15 @@ class Database:
         """Create missing tables, indexes and views."""
         Base.metadata.create_all(self.engine)
         create_views(self.engine)
+
+    def check_connection(self) -> None:
+        """Connect once; raises DatabaseUnavailable naming the (masked) URL and the cause."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except (OperationalError, DBAPIError) as error:
+            cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseUnavailable(f"cannot connect to {mask_password(self.url)}: {cause}") from error
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -110,3 +110,13 @@ def test_mask_password_hides_the_secret() -> None:
     masked = mask_password("postgresql+psycopg://reader:s3cret@127.0.0.1:5432/news")
     assert "s3cret" not in masked
     assert masked == "postgresql+psycopg://reader:***@127.0.0.1:5432/news"
+
+
+def test_unreachable_database_is_one_masked_line_and_exit_1(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://reader:s3cret@127.0.0.1:1/news"
+    result = run_scrapy("crawl", "files", "-a", f"path={SEEDS}", database_url=url)
+    assert result.returncode == 1
+    assert "s3cret" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1
+    assert errors[0].startswith("scrapy crawl: error: cannot connect to postgresql+psycopg://reader:***@127.0.0.1:1/news")

@@ -2,7 +2,8 @@
 
 A spider may define a `check_arguments(**spider_arguments)` class method that raises
 `UsageError`; a bad argument then gives one error line and exit status 2 instead of a
-traceback from inside the engine.
+traceback from inside the engine. The database is reached once before the crawl starts:
+if it cannot be, one line names it (password masked) and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+
+from pipelines.database_settings import database_url_from_settings
+from storage.database import Database, DatabaseUnavailable
 
 
 class Command(ScrapyCrawlCommand):
@@ -29,4 +33,19 @@ class Command(ScrapyCrawlCommand):
                     print(f"scrapy crawl {args[0]}: error: {error}", file=sys.stderr)
                     self.exitcode = 2
                     return
+        if not self._database_reachable():
+            self.exitcode = 1
+            return
         super().run(args, opts)
+
+    def _database_reachable(self) -> bool:
+        assert self.settings is not None
+        database = Database(database_url_from_settings(self.settings))
+        try:
+            database.check_connection()
+        except DatabaseUnavailable as error:
+            print(f"scrapy crawl: error: {error}", file=sys.stderr)
+            return False
+        finally:
+            database.dispose()
+        return True
