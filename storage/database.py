@@ -36,12 +36,20 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    """An engine and its session factory; `Database.session()` opens a transaction."""
+    """An engine and its session factories.
+
+    `sessions` is for work that writes: on SQLite its transactions begin IMMEDIATE, so
+    concurrent writers queue on the busy timeout instead of failing with "database is
+    locked" when a read lock cannot be upgraded. `read_sessions` and `read_engine` are
+    for long reads (reloading, exports), which must not hold the write lock.
+    """
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         self.engine: Engine = _create_engine(database_url)
+        self.read_engine: Engine = self.engine.execution_options(newsfold_read_only=True)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions: sessionmaker[Session] = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
         """Create missing tables, indexes and views."""
@@ -69,13 +77,25 @@ def _create_engine(database_url: str) -> Engine:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
     return engine
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
-    """WAL lets readers and one writer work at once; foreign keys are off by default."""
+    """WAL lets readers and one writer work at once; foreign keys are off by default.
+
+    The driver's own transaction handling is switched off so `_begin_sqlite` decides
+    how each transaction begins.
+    """
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    """Writers take the write lock up front (IMMEDIATE); readers stay DEFERRED."""
+    read_only = connection.get_execution_options().get("newsfold_read_only", False)
+    connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")

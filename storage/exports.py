@@ -100,7 +100,7 @@ def _story_query(request: ExportRequest) -> Select[Any]:
 
 
 def _stream(database: Database, query: Select[Any], columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    with database.engine.connect() as connection:
+    with database.read_engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=_CHUNK_ROWS).execute(query)
         for row in result:
             yield dict(zip(columns, row, strict=True))

@@ -130,7 +130,7 @@ class ArticleRepository:
             .outerjoin(canonical, canonical.c.id == Article.duplicate_of_id)
             .order_by(Article.id)
         )
-        with self.database.sessions() as session:
+        with self.database.read_sessions() as session:
             for row in session.execute(query.execution_options(yield_per=1000)):
                 url, text, text_hash, when, story_key, duplicate_of_url, method, similarity = row
                 yield StoredArticle(
@@ -147,7 +147,7 @@ class ArticleRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        with self.database.sessions() as session:
+        with self.database.read_sessions() as session:
             summaries = []
             for story in session.scalars(query):
                 rows = session.execute(
