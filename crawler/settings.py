@@ -29,6 +29,26 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 
+# --- Crawling (feeds, sitemap, urls spiders) ---------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.PrivateAddressGuard": 50,
+    "crawler.middlewares.IncrementalCrawlMiddleware": 60,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+# Allow requests to loopback, private, link-local and cloud-metadata addresses (tests only).
+ALLOW_PRIVATE_ADDRESSES = False
+# Skip stored articles unless their listing says they changed; conditional GET for listings.
+CRAWL_INCREMENTAL = True
+# Seconds before the first retry when the server sent no Retry-After; doubles each retry.
+RETRY_BACKOFF_BASE = 1.0
+# Longest backoff wait, in seconds.
+RETRY_BACKOFF_MAX = 60.0
+# A Retry-After longer than this many seconds means give up rather than wait.
+RETRY_AFTER_MAX = 300.0
+# How many levels of sitemap indexes the sitemap spider follows.
+SITEMAP_MAX_DEPTH = 3
+
 # --- Pipelines: spider -> extraction -> grouping -> storage ------------------------------
 ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,

@@ -53,6 +53,7 @@ class Database:
 
     def create_schema(self) -> None:
         """Create missing tables, indexes and views."""
+        import storage.crawl_state  # noqa: F401  (registers the crawl-state tables)
         Base.metadata.create_all(self.engine)
         create_views(self.engine)
 

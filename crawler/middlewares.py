@@ -1,0 +1,317 @@
+"""Downloader middlewares of the web spiders: address guard, incremental state, backoff.
+
+- `PrivateAddressGuard` refuses non-http(s) URLs and, unless `ALLOW_PRIVATE_ADDRESSES`,
+  hosts resolving to loopback, private, link-local or cloud-metadata addresses. It sees
+  every request, followed redirects and robots.txt included, records each refusal in
+  `rejects`, and records the redirects to other schemes that Scrapy declines to follow. Settings: `ALLOW_PRIVATE_ADDRESSES`, `DATABASE_URL`.
+  Stats: `guard/refused`, `rejects/<reason>`.
+- `IncrementalCrawlMiddleware` sends feeds and sitemaps with the validators of their
+  last response (conditional GET), skips article URLs already stored unless their
+  listing says they changed, keeps the old text as a revision when it re-fetches, and
+  remembers where each fetched URL was stored. Settings: `CRAWL_INCREMENTAL`,
+  `DATABASE_URL`. Stats: `incremental/skipped`, `incremental/refetched`,
+  `incremental/not_modified`.
+- `BackoffRetryMiddleware` is Scrapy's `RetryMiddleware` that waits before each retry:
+  what `Retry-After` asks for, else exponential backoff. Settings: those of
+  `RetryMiddleware`, `RETRY_BACKOFF_BASE`, `RETRY_BACKOFF_MAX`, `RETRY_AFTER_MAX`.
+  Stats: `retry/backoff_wait`, `retry/retry_after_too_long`.
+
+The spiders mark requests with the meta keys below; the middlewares read only those.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from datetime import UTC, datetime
+from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.response import response_status_message
+from twisted.internet.error import DNSLookupError
+
+from crawler.fetching import backoff_delay, forbidden_address, is_newer, retry_after_seconds
+from crawler.urls import WEB_SCHEMES, canonicalize_url
+from pipelines.database_settings import database_url_from_settings
+from storage.crawl_state import CrawlStateRepository, Validators
+from storage.database import Database
+from storage.repository import ArticleRepository
+
+logger = logging.getLogger(__name__)
+
+# Request meta keys set by the web spiders.
+ROLE = "newsfold_role"  # "listing" (feed, sitemap, robots.txt) or "article"
+CHANGED_AT = "newsfold_changed_at"  # the listing's lastmod/updated date of an article
+HINTS = "newsfold_hints"  # the listing's fallback metadata for extraction
+REQUESTED_URL = "newsfold_requested_url"  # the canonical URL first asked for
+REFETCH = "newsfold_refetch"  # set here: a stored article fetched again because it changed
+
+
+class RequestRefused(IgnoreRequest):
+    """A request the guard would not send, with the rejects-table reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class PrivateAddressGuard:
+    """Refuses requests that could reach the crawler's own network (SSRF)."""
+
+    def __init__(self, allow_private_addresses: bool, database_url: str, stats: StatsCollector) -> None:
+        self.allow_private_addresses = allow_private_addresses
+        self.database_url = database_url
+        self.stats = stats
+        self.database: Database | None = None
+        self.repository: ArticleRepository | None = None
+        self.source: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        guard = cls(
+            crawler.settings.getbool("ALLOW_PRIVATE_ADDRESSES"),
+            database_url_from_settings(crawler.settings),
+            crawler.stats,
+        )
+        crawler.signals.connect(guard.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
+        return guard
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.source = spider.name
+        self.database = Database(self.database_url)
+        self.database.create_schema()
+        self.repository = ArticleRepository(self.database)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.database is not None:
+            self.database.dispose()
+
+    async def process_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme.lower() not in WEB_SCHEMES:
+            self.refuse(request.url, "forbidden_scheme", f"scheme {parts.scheme or '(none)'!r} is not http or https")
+        host = parts.hostname
+        if not host:
+            self.refuse(request.url, "forbidden_scheme", "URL has no host")
+        assert host is not None
+        if self.allow_private_addresses:
+            return
+        address = await self._resolve(host)
+        if address is None:
+            return  # unresolvable: the download fails on its own, through the same resolver
+        why = forbidden_address(address)
+        if why is not None:
+            self.refuse(request.url, "private_address", f"{host} resolves to {address} ({why})")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Record a redirect to a non-web scheme, which Scrapy would drop without a trace."""
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            target = urljoin(request.url, location.decode("latin-1").strip())
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in WEB_SCHEMES:
+                self.refuse(target, "forbidden_scheme", f"redirect from {request.url} to scheme {scheme!r}")
+        return response
+
+    async def _resolve(self, host: str) -> str | None:
+        """The address the downloader will connect to: Scrapy's caching resolver's answer."""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return host
+        from twisted.internet import reactor
+
+        try:
+            address: str = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+        except DNSLookupError:
+            return None
+        return address
+
+    def refuse(self, url: str, reason: str, detail: str) -> None:
+        """Count and record the refusal, then drop the request."""
+        self.stats.inc_value("guard/refused")
+        self.stats.inc_value(f"rejects/{reason}")
+        logger.warning("Refused %s: %s", url, detail)
+        if self.repository is not None:
+            self.repository.record_rejection(url, reason, detail, self.source)
+        raise RequestRefused(reason, detail)
+
+
+class IncrementalCrawlMiddleware:
+    """Fetches only what is new or changed since the last run, from database state."""
+
+    def __init__(self, database_url: str, stats: StatsCollector) -> None:
+        self.database_url = database_url
+        self.stats = stats
+        self.database: Database | None = None
+        self.state: CrawlStateRepository | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("CRAWL_INCREMENTAL", True):
+            raise NotConfigured("CRAWL_INCREMENTAL is off")
+        assert crawler.stats is not None
+        middleware = cls(database_url_from_settings(crawler.settings), crawler.stats)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(middleware.item_scraped, signal=signals.item_scraped)
+        return middleware
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.database = Database(self.database_url)
+        self.database.create_schema()
+        self.state = CrawlStateRepository(self.database)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.database is not None:
+            self.database.dispose()
+
+    def process_request(self, request: Request) -> None:
+        if self.state is None:
+            return
+        role = request.meta.get(ROLE)
+        if role == "listing":
+            self._add_validators(request, self.state)
+        elif role == "article":
+            self._skip_if_stored(request, self.state)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self.state is None:
+            return response
+        role = request.meta.get(ROLE)
+        if role == "listing" and response.status == 304:
+            self.stats.inc_value("incremental/not_modified")
+        elif role == "listing" and response.status == 200:
+            etag = _header(response, b"ETag")
+            last_modified = _header(response, b"Last-Modified")
+            if etag or last_modified:
+                self.state.keep_listing_validators(request.url, Validators(etag, last_modified))
+        elif role == "article" and request.meta.get(REFETCH) and 200 <= response.status < 300:
+            if self.state.keep_revision(request.meta.get(REQUESTED_URL, request.url), "listing_changed"):
+                self.stats.inc_value("incremental/revisions")
+        return response
+
+    def item_scraped(self, item: Any, response: Response | None, spider: Spider) -> None:
+        """Remember which URL a fetched article was stored under, and for which listing date."""
+        if self.state is None or response is None or response.meta.get(ROLE) != "article":
+            return
+        stored_url = getattr(item, "url", None)
+        if not stored_url:
+            return
+        requested = response.meta.get(REQUESTED_URL) or canonicalize_url(response.url)
+        self.state.record_fetch(requested, stored_url, response.meta.get(CHANGED_AT))
+
+    def _add_validators(self, request: Request, state: CrawlStateRepository) -> None:
+        validators = state.listing_validators(request.url)
+        if validators is None:
+            return
+        if validators.etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = validators.etag
+        if validators.last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = validators.last_modified
+
+    def _skip_if_stored(self, request: Request, state: CrawlStateRepository) -> None:
+        request.meta.setdefault(REQUESTED_URL, canonicalize_url(request.url))
+        if REFETCH in request.meta:
+            return  # decided on the first attempt; this is a retry or a redirect
+        page = state.stored_page(canonicalize_url(request.url))
+        if not page.stored:
+            request.meta[REFETCH] = False
+            return
+        changed_at = request.meta.get(CHANGED_AT)
+        if is_newer(changed_at, page.listed_changed_at or page.fetched_at):
+            request.meta[REFETCH] = True
+            self.stats.inc_value("incremental/refetched")
+            logger.info("Fetching %s again: its listing says it changed at %s", request.url, changed_at)
+            return
+        self.stats.inc_value("incremental/skipped")
+        raise IgnoreRequest(f"already stored: {request.url}")
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware that waits before retrying, honouring `Retry-After`."""
+
+    def __init__(
+        self,
+        settings: BaseSettings,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        retry_after_max: float = 300.0,
+    ) -> None:
+        super().__init__(settings)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        for name, value in (
+            ("RETRY_BACKOFF_BASE", backoff_base),
+            ("RETRY_BACKOFF_MAX", backoff_max),
+            ("RETRY_AFTER_MAX", retry_after_max),
+        ):
+            if value < 0:
+                raise ValueError(f"{name} must be 0 or more seconds, not {value}")
+        middleware = cls(settings, backoff_base, backoff_max, retry_after_max)
+        middleware.crawler = crawler
+        return middleware
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"), datetime.now(UTC))
+        if wait is not None and wait > self.retry_after_max:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("retry/retry_after_too_long")
+            logger.info("Not retrying %s: Retry-After asks for %.0f s", request.url, wait)
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        await self._wait(wait if wait is not None else self._backoff(retry))
+        return retry
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
+        retry = super().process_exception(request, exception)
+        if isinstance(retry, Request):
+            await self._wait(self._backoff(retry))
+        return retry
+
+    def _backoff(self, retry: Request) -> float:
+        return backoff_delay(int(retry.meta.get("retry_times", 1)), self.backoff_base, self.backoff_max)
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("retry/backoff_wait")
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

@@ -1,0 +1,280 @@
+"""Feed and sitemap parsing (`crawler.listings`), fetch rules (`crawler.fetching`), and the
+web spiders' callbacks fed with responses built from bytes."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import UsageError
+from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.utils.test import get_crawler
+
+from crawler.fetching import backoff_delay, forbidden_address, is_newer, retry_after_seconds
+from crawler.items import ArticleItem
+from crawler.listings import ListingError, parse_date, parse_feed, parse_sitemap
+from crawler.middlewares import CHANGED_AT, HINTS, ROLE
+from crawler.spiders.feeds import FeedsSpider
+from crawler.spiders.sitemap import SitemapSpider
+from crawler.spiders.urls import UrlsSpider
+
+BASE = "https://news.example/feed"
+
+RSS2 = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+<item><title>First</title><link>https://news.example/a?utm_source=rss</link>
+<pubDate>Tue, 07 Jan 2025 09:30:00 +0100</pubDate><author>desk@news.example (Ann Lee)</author></item>
+<item><title>Guid only</title><guid isPermaLink="true">https://news.example/b</guid><dc:creator>Bo Chen</dc:creator></item>
+<item><title>No link</title><guid isPermaLink="false">123</guid></item>
+</channel></rss>"""
+
+RSS1 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="x"><title>T</title></channel>
+<item rdf:about="https://news.example/c"><title>RDF item</title><link>https://news.example/c</link>
+<dc:date>2025-01-07T08:00:00Z</dc:date><dc:creator>Cy Doe</dc:creator></item></rdf:RDF>"""
+
+RSS091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>T</title>
+<item><title>Old school</title><link>/relative/d</link></item></channel></rss>"""
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+<entry><title type="html">Atom entry</title><link rel="replies" href="https://news.example/e#comments"/>
+<link rel="alternate" type="text/html" href="https://news.example/e"/><id>tag:x,2025:e</id>
+<published>2025-01-06T10:00:00Z</published><updated>2025-01-08T12:00:00+02:00</updated>
+<author><name>Eve Fox</name></author><author><name>Gil Ho</name></author></entry></feed>"""
+
+JSON_FEED = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "T", "language": "de",
+"items": [{"id": "1", "url": "https://news.example/f", "title": "JSON item",
+"date_published": "2025-01-05T07:00:00Z", "authors": [{"name": "Ida Jung"}]},
+{"id": "2", "external_url": "https://other.example/g"}, {"id": "3"}]}"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<rss version="2.0"><channel><item><title>&lol4;</title><link>https://news.example/h</link></item></channel></rss>"""
+
+XXE = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><item><title>&xxe;</title><link>https://news.example/i</link></item></channel></rss>"""
+
+
+def test_rss2_entries_with_fallbacks_and_provenance() -> None:
+    first, second = parse_feed(RSS2, BASE)
+    assert first.url == "https://news.example/a?utm_source=rss"
+    assert first.title == "First"
+    assert first.published_at == datetime(2025, 1, 7, 8, 30, tzinfo=UTC)
+    assert first.authors == ("Ann Lee",)
+    assert second.url == "https://news.example/b"
+    assert second.authors == ("Bo Chen",)
+    assert first.hints() == {
+        "title": "First",
+        "title_source": "feed",
+        "published_at": datetime(2025, 1, 7, 8, 30, tzinfo=UTC),
+        "date_source": "feed",
+        "authors": ["Ann Lee"],
+        "authors_source": "feed",
+    }
+
+
+def test_rss1_and_rss091() -> None:
+    (rdf,) = parse_feed(RSS1, BASE)
+    assert (rdf.url, rdf.title, rdf.authors) == ("https://news.example/c", "RDF item", ("Cy Doe",))
+    assert rdf.published_at == datetime(2025, 1, 7, 8, 0, tzinfo=UTC)
+    (old,) = parse_feed(RSS091, BASE)
+    assert old.url == "https://news.example/relative/d"
+
+
+def test_atom_prefers_the_alternate_link_and_keeps_updated() -> None:
+    (entry,) = parse_feed(ATOM, BASE)
+    assert entry.url == "https://news.example/e"
+    assert entry.authors == ("Eve Fox", "Gil Ho")
+    assert entry.updated_at == datetime(2025, 1, 8, 10, 0, tzinfo=UTC)
+    assert entry.changed_at == entry.updated_at
+
+
+def test_json_feed() -> None:
+    first, second = parse_feed(JSON_FEED, BASE)
+    assert (first.url, first.title, first.authors, first.language) == (
+        "https://news.example/f", "JSON item", ("Ida Jung",), "de"
+    )
+    assert second.url == "https://other.example/g"
+
+
+@pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE])
+def test_entities_are_never_expanded(document: bytes) -> None:
+    (entry,) = parse_feed(document, BASE)
+    title = entry.title or ""
+    assert "lollol" not in title and "root:" not in title
+    assert entry.url.startswith("https://news.example/")
+
+
+@pytest.mark.parametrize("document", [b"", b"<html><body>not a feed</body></html>", b"{\"no\": 1}"])
+def test_not_a_feed(document: bytes) -> None:
+    with pytest.raises(ListingError):
+        parse_feed(document, BASE)
+
+
+def test_news_sitemap_fields() -> None:
+    document = parse_sitemap(
+        b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://news.example/j</loc>
+        <lastmod>2025-01-09</lastmod><news:news><news:publication><news:name>N</news:name>
+        <news:language>fr</news:language></news:publication>
+        <news:publication_date>2025-01-08T06:00:00+01:00</news:publication_date>
+        <news:title>Titre</news:title></news:news></url><url><loc></loc></url></urlset>""",
+        "https://news.example/sitemap.xml",
+    )
+    assert document.kind == "urlset"
+    (entry,) = document.articles
+    assert (entry.url, entry.title, entry.language, entry.source) == ("https://news.example/j", "Titre", "fr", "sitemap")
+    assert entry.published_at == datetime(2025, 1, 8, 5, 0, tzinfo=UTC)
+    assert entry.updated_at == datetime(2025, 1, 9, tzinfo=UTC)
+    assert entry.hints()["date_source"] == "sitemap"
+
+
+def test_sitemap_index() -> None:
+    document = parse_sitemap(
+        b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>/s1.xml.gz</loc>
+        </sitemap><sitemap><loc>https://news.example/s2.xml</loc></sitemap></sitemapindex>""",
+        "https://news.example/index.xml",
+    )
+    assert document.kind == "sitemapindex"
+    assert document.sitemaps == ("https://news.example/s1.xml.gz", "https://news.example/s2.xml")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tue, 07 Jan 2025 09:30:00 GMT", datetime(2025, 1, 7, 9, 30, tzinfo=UTC)),
+        ("2025-01-07T09:30:00.123Z", datetime(2025, 1, 7, 9, 30, 0, 123000, tzinfo=UTC)),
+        ("2025-01-07", datetime(2025, 1, 7, tzinfo=UTC)),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_parse_date(text: str, expected: datetime | None) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.10", True),
+        ("172.16.5.4", True),
+        ("169.254.169.254", True),
+        ("100.100.100.200", True),
+        ("::1", True),
+        ("fe80::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("0.0.0.0", True),
+        ("93.184.216.34", False),
+        ("2606:4700::6810:85e5", False),
+    ],
+)
+def test_forbidden_address(address: str, refused: bool) -> None:
+    assert (forbidden_address(address) is not None) is refused
+
+
+def test_retry_after_header_forms() -> None:
+    now = datetime(2025, 1, 7, 9, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds(b"120", now) == 120.0
+    assert retry_after_seconds("Tue, 07 Jan 2025 09:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Tue, 07 Jan 2025 08:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    assert [backoff_delay(n, 1.0, 5.0) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
+    assert backoff_delay(3, 0.0, 5.0) == 0.0
+
+
+def test_is_newer() -> None:
+    day = datetime(2025, 1, 7, tzinfo=UTC)
+    assert is_newer(datetime(2025, 1, 8, tzinfo=UTC), day)
+    assert not is_newer(day, day)
+    assert not is_newer(None, day)
+    assert not is_newer(day, None)
+
+
+# --- Spider callbacks --------------------------------------------------------------------
+
+
+def make_spider(spider_class: type, **arguments: str) -> object:
+    return spider_class.from_crawler(get_crawler(spider_class), **arguments)
+
+
+def test_feed_callback_yields_canonical_article_requests_with_hints() -> None:
+    spider = make_spider(FeedsSpider, url=BASE)
+    response = TextResponse(BASE, body=RSS2, headers={"Content-Type": "application/rss+xml"})
+    requests = list(spider.parse_feed(response))  # type: ignore[attr-defined]
+    assert [r.url for r in requests] == ["https://news.example/a", "https://news.example/b"]
+    assert requests[0].meta[ROLE] == "article"
+    assert requests[0].meta[CHANGED_AT] == datetime(2025, 1, 7, 8, 30, tzinfo=UTC)
+    assert requests[0].meta[HINTS]["title_source"] == "feed"
+    assert requests[0].meta[HINTS]["listed_in"] == BASE
+
+
+def test_feed_callback_yields_nothing_on_304() -> None:
+    spider = make_spider(FeedsSpider, url=BASE)
+    assert list(spider.parse_feed(Response(BASE, status=304))) == []  # type: ignore[attr-defined]
+
+
+def test_sitemap_callback_inflates_gzip_and_follows_an_index() -> None:
+    spider = make_spider(SitemapSpider, url="https://news.example/sitemap.xml")
+    index = gzip.compress(
+        b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<sitemap><loc>https://news.example/news.xml?utm_source=x</loc></sitemap></sitemapindex>"
+    )
+    response = Response(
+        "https://news.example/sitemap.xml.gz", body=index, request=Request("https://news.example/sitemap.xml.gz")
+    )
+    (request,) = list(spider.parse_sitemap(response))  # type: ignore[attr-defined]
+    assert isinstance(request, Request)
+    assert request.url == "https://news.example/news.xml"
+    assert request.meta[ROLE] == "listing"
+
+
+def test_article_callback_builds_the_item_from_the_response() -> None:
+    spider = make_spider(UrlsSpider, url="https://news.example/a")
+    body = b"<html><head><link rel='canonical' href='https://news.example/a'></head><body>x</body></html>"
+    response = HtmlResponse(
+        "https://news.example/a?utm_medium=x",
+        body=body,
+        headers={"Content-Type": "text/html; charset=ISO-8859-1"},
+        request=Request("https://news.example/a", meta={HINTS: {"title": "T", "title_source": "feed"}}),
+    )
+    (item,) = list(spider.parse_article(response))  # type: ignore[attr-defined]
+    assert isinstance(item, ArticleItem)
+    assert item.url == "https://news.example/a"
+    assert item.body == body
+    assert (item.content_type, item.declared_charset) == ("text/html", "ISO-8859-1")
+    assert item.observed_at is not None
+    assert item.hints == {"title": "T", "title_source": "feed"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({}, "needs -a url="),
+        ({"url": "ftp://x/y"}, "not an http"),
+        ({"url": "https://a/", "path": "x"}, "not both"),
+        ({"path": "/nonexistent/urls.txt"}, "cannot read"),
+    ],
+)
+def test_urls_spider_argument_errors(arguments: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        UrlsSpider.check_arguments(**arguments)
+
+
+def test_seed_files_are_listed_canonical_and_real() -> None:
+    feeds = FeedsSpider.check_arguments()
+    sitemaps = SitemapSpider.check_arguments()
+    assert len(feeds) >= 20
+    assert len(sitemaps) >= 20
+    assert all(url.startswith("https://") for url in feeds + sitemaps)
