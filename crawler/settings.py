@@ -87,6 +87,12 @@ DEDUP_MIN_CONTENT_WORDS = 15
 # --- Storage --------------------------------------------------------------------------------
 # SQLAlchemy URL of the database; empty means the SQLite file `newsfold.db` in the project root.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# Articles written per transaction.
+STORAGE_BATCH_SIZE = 100
+# Seconds after which waiting articles are written even if the batch is not full.
+STORAGE_FLUSH_SECONDS = 2.0
+# Seconds the end of a run keeps retrying writes while the database is unreachable.
+STORAGE_RETRY_SECONDS = 120.0
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

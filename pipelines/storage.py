@@ -1,29 +1,62 @@
-"""StoragePipeline: writes each grouped article, and records every rejected item.
+"""StoragePipeline: writes grouped articles in batches, and records every rejected item.
+
+Articles are buffered and written in one transaction per batch: when `STORAGE_BATCH_SIZE`
+are waiting, when `STORAGE_FLUSH_SECONDS` have passed since the last write, when the
+spider goes idle, and at the end. A batch the database refuses for a connection problem
+stays buffered and is tried again, so a database that goes away for a while loses
+nothing; at the end the pipeline keeps retrying for `STORAGE_RETRY_SECONDS`.
 
 Rejections reach it through Scrapy's `item_dropped` signal, so whichever component
 refuses an item, the refusal lands in the `rejects` table with its reason.
 
-Settings: `DATABASE_URL`.
-Stats: `storage/upserted`, `rejects/<reason>`.
+Settings: `DATABASE_URL`, `STORAGE_BATCH_SIZE`, `STORAGE_FLUSH_SECONDS`,
+`STORAGE_RETRY_SECONDS`.
+Stats: `storage/upserted`, `storage/batches`, `storage/flush_failed`, `rejects/<reason>`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any, Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crawler.items import ArticleItem
 from pipelines.database_settings import database_url_from_settings
 from pipelines.rejection import RejectedItem
 from storage.database import Database, mask_password
-from storage.repository import ArticleRecord, ArticleRepository
+from storage.repository import ArticleRecord, ArticleRepository, Rejection
 
 logger = logging.getLogger(__name__)
+
+# Pause between write attempts while the database is away, at the end of a run.
+_RETRY_PAUSE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    """How to write: batch size, flush interval, and patience with a lost database."""
+
+    batch_size: int = 100
+    flush_seconds: float = 2.0
+    retry_seconds: float = 120.0
+
+
+def storage_options_from_settings(batch_size: int, flush_seconds: float, retry_seconds: float) -> StorageOptions:
+    """Validated `StorageOptions`; raises ValueError naming the bad setting."""
+    if batch_size < 1:
+        raise ValueError(f"STORAGE_BATCH_SIZE must be at least 1, not {batch_size}")
+    if flush_seconds < 0:
+        raise ValueError(f"STORAGE_FLUSH_SECONDS must be 0 or more, not {flush_seconds}")
+    if retry_seconds < 0:
+        raise ValueError(f"STORAGE_RETRY_SECONDS must be 0 or more, not {retry_seconds}")
+    return StorageOptions(batch_size, flush_seconds, retry_seconds)
 
 
 def article_record(item: ArticleItem) -> ArticleRecord:
@@ -57,19 +90,30 @@ def article_record(item: ArticleItem) -> ArticleRecord:
 
 
 class StoragePipeline:
-    """Upserts articles by URL and keeps rejected items in `rejects`."""
+    """Upserts articles by URL in batches and keeps rejected items in `rejects`."""
 
-    def __init__(self, database_url: str, stats: StatsCollector) -> None:
+    def __init__(self, database_url: str, options: StorageOptions, stats: StatsCollector) -> None:
         self.database_url = database_url
+        self.options = options
         self.stats = stats
         self.database: Database | None = None
         self.repository: ArticleRepository | None = None
+        self.pending_articles: list[ArticleRecord] = []
+        self.pending_rejections: list[Rejection] = []
+        self.last_flush = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        pipeline = cls(database_url_from_settings(crawler.settings), crawler.stats)
+        settings = crawler.settings
+        options = storage_options_from_settings(
+            settings.getint("STORAGE_BATCH_SIZE", 100),
+            settings.getfloat("STORAGE_FLUSH_SECONDS", 2.0),
+            settings.getfloat("STORAGE_RETRY_SECONDS", 120.0),
+        )
+        pipeline = cls(database_url_from_settings(settings), options, crawler.stats)
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
         return pipeline
 
     def open_spider(self, spider: Spider | None = None) -> None:
@@ -79,14 +123,30 @@ class StoragePipeline:
         logger.info("Storing articles in %s", mask_password(self.database_url))
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        deadline = time.monotonic() + self.options.retry_seconds
+        while not self.flush() and time.monotonic() < deadline:
+            time.sleep(_RETRY_PAUSE_SECONDS)
+        if self.pending_articles or self.pending_rejections:
+            logger.error(
+                "Database %s unavailable for %.0f s: %d articles and %d rejects not written",
+                mask_password(self.database_url),
+                self.options.retry_seconds,
+                len(self.pending_articles),
+                len(self.pending_rejections),
+            )
+            self.stats.set_value("storage/unwritten", len(self.pending_articles))
         if self.database is not None:
             self.database.dispose()
 
     def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
-        assert self.repository is not None, "open_spider was not called"
-        self.repository.upsert_article(article_record(item))
-        self.stats.inc_value("storage/upserted")
+        self.pending_articles.append(article_record(item))
+        if len(self.pending_articles) >= self.options.batch_size or self._flush_is_due():
+            self.flush()
         return item
+
+    def spider_idle(self, spider: Spider) -> None:
+        """Nothing else is happening: write what is waiting."""
+        self.flush()
 
     def item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Spider) -> None:
         """Record a dropped item with its reason; nothing refused is silently lost."""
@@ -99,5 +159,39 @@ class StoragePipeline:
         url = getattr(item, "url", None) or "<unknown>"
         self.stats.inc_value(f"rejects/{reason}")
         logger.info("Rejected %s: %s %s", url, reason, detail)
-        if self.repository is not None:
-            self.repository.record_rejection(url, reason, detail, getattr(item, "source", None))
+        self.pending_rejections.append(Rejection(url, reason, detail, getattr(item, "source", None)))
+        if self._flush_is_due():
+            self.flush()
+
+    def flush(self) -> bool:
+        """Write everything buffered; False (and keep it buffered) if the database is away."""
+        if self.repository is None or not (self.pending_articles or self.pending_rejections):
+            return True
+        try:
+            if self.pending_articles:
+                self.repository.upsert_articles(self.pending_articles)
+            if self.pending_rejections:
+                self.repository.record_rejections(self.pending_rejections)
+        except (OperationalError, DBAPIError) as error:
+            if isinstance(error, DBAPIError) and not error.connection_invalidated and not isinstance(
+                error, OperationalError
+            ):
+                raise
+            self.stats.inc_value("storage/flush_failed")
+            logger.warning(
+                "Database %s unavailable, keeping %d articles to retry: %s",
+                mask_password(self.database_url),
+                len(self.pending_articles),
+                str(error.orig or error).splitlines()[0],
+            )
+            return False
+        finally:
+            self.last_flush = time.monotonic()
+        self.stats.inc_value("storage/upserted", len(self.pending_articles))
+        self.stats.inc_value("storage/batches")
+        self.pending_articles = []
+        self.pending_rejections = []
+        return True
+
+    def _flush_is_due(self) -> bool:
+        return time.monotonic() - self.last_flush >= self.options.flush_seconds

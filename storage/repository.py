@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,16 @@ class ArticleRecord:
     duplicate_of_url: str | None = None
     link_method: str | None = None
     link_similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An input refused before it became an article, and why."""
+
+    url: str
+    reason: str
+    detail: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,30 +97,83 @@ class ArticleRepository:
 
     def upsert_article(self, record: ArticleRecord) -> int:
         """Insert or update (by URL) one article and bring its stories up to date."""
+        return self.upsert_articles([record])[record.url]
+
+    def upsert_articles(self, records: Sequence[ArticleRecord]) -> dict[str, int]:
+        """Insert or update (by URL) a batch of articles in one transaction.
+
+        A URL repeated in the batch is written once, with its last record (PostgreSQL
+        refuses an upsert that hits one key twice). Copies may point at canonicals of the
+        same batch. Every story the batch touches is brought up to date.
+
+        Returns:
+            The article id of each URL written.
+        """
+        merged = {record.url: record for record in records}
+        if not merged:
+            return {}
         with self.database.sessions.begin() as session:
-            story_id = self._ensure_story(session, record.story_key)
-            duplicate_of_id = (
-                session.scalar(select(Article.id).where(Article.url == record.duplicate_of_url))
-                if record.duplicate_of_url
-                else None
+            story_ids = self._ensure_stories(session, {record.story_key for record in merged.values()})
+            urls = list(merged)
+            previous_story_ids = set(
+                session.scalars(
+                    select(Article.story_id).where(Article.url.in_(urls), Article.story_id.is_not(None))
+                )
             )
-            previous_story_id = session.scalar(select(Article.story_id).where(Article.url == record.url))
-            values = _article_values(record, story_id, duplicate_of_id)
-            statement = self._insert(Article).values(**values)
+            rows = [_article_values(record, story_ids[record.story_key], None) for record in merged.values()]
+            statement = self._insert(Article).values(rows)
             statement = statement.on_conflict_do_update(
                 index_elements=[Article.url],
-                set_={name: statement.excluded[name] for name in values if name != "url"},
-            ).returning(Article.id)
-            article_id = int(session.execute(statement).scalar_one())
-            for touched in {story_id, previous_story_id} - {None}:
-                assert touched is not None
-                self._refresh_story(session, touched)
-            return article_id
+                set_={name: statement.excluded[name] for name in rows[0] if name != "url"},
+            )
+            session.execute(statement)
+            article_ids = self._article_ids(session, urls)
+            canonical_urls = {r.duplicate_of_url for r in merged.values() if r.duplicate_of_url}
+            canonical_ids = self._article_ids(session, list(canonical_urls))
+            copies = [
+                {"article_id": article_ids[record.url], "canonical_id": canonical_ids[record.duplicate_of_url]}
+                for record in merged.values()
+                if record.duplicate_of_url in canonical_ids
+            ]
+            if copies:
+                articles = Article.__table__
+                session.connection().execute(
+                    update(articles)
+                    .where(articles.c.id == bindparam("article_id"))
+                    .values(duplicate_of_id=bindparam("canonical_id")),
+                    copies,
+                )
+            for story_id in sorted(previous_story_ids | set(story_ids.values())):
+                self._refresh_story(session, story_id)
+            return article_ids
+
+    def _ensure_stories(self, session: Session, keys: set[str]) -> dict[str, int]:
+        """The id of each story key, creating the stories that do not exist yet."""
+        now = datetime.now(UTC)
+        session.execute(
+            self._insert(Story)
+            .values([{"key": key, "article_count": 0, "outlet_count": 0, "updated_at": now} for key in sorted(keys)])
+            .on_conflict_do_nothing(index_elements=[Story.key])
+        )
+        return {key: story_id for key, story_id in session.execute(select(Story.key, Story.id).where(Story.key.in_(keys)))}
+
+    def _article_ids(self, session: Session, urls: list[str]) -> dict[str, int]:
+        if not urls:
+            return {}
+        return {url: article_id for url, article_id in session.execute(select(Article.url, Article.id).where(Article.url.in_(urls)))}
 
     def record_rejection(self, url: str, reason: str, detail: str, source: str | None) -> None:
         """Keep a refused input and why, so nothing is silently lost."""
+        self.record_rejections([Rejection(url, reason, detail, source)])
+
+    def record_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Keep a batch of refused inputs in one transaction."""
+        now = datetime.now(UTC)
         with self.database.sessions.begin() as session:
-            session.add(Reject(url=url, reason=reason, detail=detail[:4000], at=datetime.now(UTC), source=source))
+            session.add_all(
+                Reject(url=r.url, reason=r.reason, detail=r.detail[:4000], at=now, source=r.source)
+                for r in rejections
+            )
 
     def iter_stored_articles(self) -> Iterator[StoredArticle]:
         """Every stored article in id order, as grouping reloads them."""

@@ -100,7 +100,9 @@ def test_all_three_pipelines_store_one_story_and_record_rejects(sqlite_url: str)
     with pytest.raises(RejectedItem) as rejection:
         extraction.process_item(empty)
     storage.item_dropped(empty, None, rejection.value, crawler.spider)  # what the signal does
-    storage.close_spider()
+    for pipeline in (storage, grouping, extraction):  # Scrapy closes pipelines in reverse
+        if hasattr(pipeline, "close_spider"):
+            pipeline.close_spider()
 
     database = Database(sqlite_url)
     with database.sessions() as session:
