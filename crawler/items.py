@@ -9,7 +9,7 @@ importing Scrapy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -29,6 +29,9 @@ class ExtractedArticle:
     canonical_url: str
     text_hash: str
     word_count: int
+    # The calendar day of publication as the page states it, in the page's own time zone
+    # (`published_at` is UTC, which can be the next or previous day).
+    published_day: date | None = None
 
 
 @dataclass(frozen=True)

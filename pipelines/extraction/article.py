@@ -9,19 +9,34 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date
+from html import unescape
 from typing import Literal
 
 import trafilatura
 
 from crawler.items import ExtractedArticle
+from pipelines.extraction.body import blocks_from_xml, drop_headline, prefer_json_ld_body
 from pipelines.extraction.boilerplate import CleanedText, clean_paragraphs, split_paragraphs
 from pipelines.extraction.decoding import UndecodableContent, decode_text, looks_binary
 from pipelines.extraction.language import LanguageDetector
+from pipelines.extraction.metadata import PageMetadata, page_metadata, parse_html
+from pipelines.extraction.reconcile import (
+    choose_authors,
+    choose_modified,
+    choose_published,
+    choose_title,
+)
 
 ExtractionMode = Literal["balanced", "precision", "recall"]
 _WORD = re.compile(r"\w+")
-_TITLE_SEPARATORS = re.compile(r"\s+[|–—·•-]\s+")
+# Titles of pages that are not articles: errors, login and subscription walls.
+_NOT_AN_ARTICLE = re.compile(
+    r"\b(?:404|403|page not found|not found|access denied|forbidden|sign in|log ?in|"
+    r"subscribe to (?:read|continue)|error)\b",
+    re.IGNORECASE,
+)
+_ERROR_PAGE_MAX_WORDS = 150
 
 
 class ExtractionRejected(Exception):
@@ -37,9 +52,10 @@ class ExtractionRejected(Exception):
 class ExtractionOptions:
     """How to extract; built once from settings."""
 
-    mode: ExtractionMode = "balanced"
+    mode: ExtractionMode = "recall"
     include_tables: bool = True
     min_words: int = 40
+    use_json_ld_body: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,9 +111,13 @@ def _from_plain_text(
 def _from_html(
     html: str, url: str, options: ExtractionOptions, languages: LanguageDetector
 ) -> ExtractedArticle:
-    document = trafilatura.bare_extraction(
+    tree = parse_html(html)
+    meta = page_metadata(tree) if tree is not None else PageMetadata()
+    web_url = url if url.startswith("http") else None
+    xml = trafilatura.extract(
         html,
-        url=url if url.startswith("http") else None,
+        url=web_url,
+        output_format="xml",
         with_metadata=True,
         include_comments=False,
         include_tables=options.include_tables,
@@ -105,18 +125,53 @@ def _from_html(
         favor_recall=options.mode == "recall",
         deduplicate=False,
     )
-    if document is None or not getattr(document, "text", None):
+    root = _doc_attributes(xml)
+    title = choose_title(meta, root.get("title"), web_url or "")
+    blocks = drop_headline(blocks_from_xml(xml), title)
+    if options.use_json_ld_body:
+        blocks = prefer_json_ld_body(blocks, meta.article_body)
+    if not blocks:
         raise ExtractionRejected("no_article_body", "trafilatura found no main text")
-    cleaned = clean_paragraphs([line.strip() for line in document.text.split("\n") if line.strip()])
-    site = document.sitename or cleaned.site
-    cleaned.title = _strip_site_from_title(document.title, site)
-    if document.author:
-        cleaned.authors = _split_authors(document.author) or cleaned.authors
-    if document.date:
-        cleaned.published_at = _parse_iso_day(document.date) or cleaned.published_at
+    cleaned = clean_paragraphs([block.text for block in blocks])
+    site = meta.site_name or root.get("sitename") or cleaned.site
+    extractor_authors = [name for name in (root.get("author") or "").split(";") if name.strip()]
+    cleaned.authors = choose_authors(meta, extractor_authors + cleaned.authors, site)
+    cleaned.title = title
     cleaned.site = site
-    canonical = document.url if document.url and document.url.startswith("http") else url
-    return _finish(cleaned, url, canonical, options, languages, date_source="meta")
+    published = choose_published(meta, web_url or "", cleaned.published_at, root.get("date"))
+    cleaned.published_at = published.when if published else None
+    cleaned.modified_at = choose_modified(meta) or cleaned.modified_at
+    canonical = root.get("url") if (root.get("url") or "").startswith("http") else url
+    _reject_non_article(cleaned, title)
+    return _finish(
+        cleaned,
+        url,
+        canonical or url,
+        options,
+        languages,
+        date_source=published.source if published else "text",
+        published_day=published.day if published else None,
+    )
+
+
+def _doc_attributes(xml: str | None) -> dict[str, str]:
+    """The metadata attributes trafilatura puts on its `<doc>` root."""
+    if not xml:
+        return {}
+    match = re.match(r"\s*<doc\b([^>]*)>", xml)
+    if match is None:
+        return {}
+    return {
+        key: unescape(value)
+        for key, value in re.findall(r'(\w+)="([^"]*)"', match.group(1))
+    }
+
+
+def _reject_non_article(cleaned: CleanedText, title: str | None) -> None:
+    """Error pages and login walls hold a title and a few lines, never an article."""
+    words = len(_WORD.findall(cleaned.text))
+    if title and _NOT_AN_ARTICLE.search(title) and words < _ERROR_PAGE_MAX_WORDS:
+        raise ExtractionRejected("no_article_body", f"page titled {title!r} is not an article")
 
 
 def _finish(
@@ -126,6 +181,7 @@ def _finish(
     options: ExtractionOptions,
     languages: LanguageDetector,
     date_source: str,
+    published_day: date | None = None,
 ) -> ExtractedArticle:
     body = cleaned.text
     word_count = len(_WORD.findall(body))
@@ -140,6 +196,8 @@ def _finish(
         authors=tuple(cleaned.authors),
         published_at=cleaned.published_at,
         date_source=date_source if cleaned.published_at else None,
+        published_day=published_day
+        or (cleaned.published_at.date() if cleaned.published_at else None),
         modified_at=cleaned.modified_at,
         site=cleaned.site,
         language=language,
@@ -154,36 +212,3 @@ def text_fingerprint(text: str) -> str:
     """SHA-256 of the text's words, lower-cased: equal for texts differing only in spacing."""
     normalised = " ".join(_WORD.findall(text.lower()))
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-def _strip_site_from_title(title: str | None, site: str | None) -> str | None:
-    """The headline without a leading or trailing " | Site Name" segment."""
-    if not title:
-        return None
-    title = " ".join(title.split())
-    if not site:
-        return title
-    site_key = _compact(site)
-    segments = _TITLE_SEPARATORS.split(title)
-    if len(segments) > 1 and _compact(segments[-1]) == site_key:
-        return title[: title.rfind(segments[-1])].rstrip(" |–—·•-")
-    if len(segments) > 1 and _compact(segments[0]) == site_key:
-        return title[len(segments[0]) :].lstrip(" |–—·•-")
-    return title
-
-
-def _compact(value: str) -> str:
-    return re.sub(r"\W+", "", value.lower())
-
-
-def _split_authors(author_field: str) -> list[str]:
-    names = [re.sub(r"^\s*by\s+", "", name, flags=re.IGNORECASE).strip() for name in author_field.split(";")]
-    return [name for name in names if name]
-
-
-def _parse_iso_day(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -30,8 +30,8 @@ _TEASER = re.compile(
     re.IGNORECASE,
 )
 _PROMPT = re.compile(
-    r"^(?:story continues|story continues below|continue reading|continued below|"
-    r"article continues below|continues below advertisement|advertisement|"
+    r"^(?:(?:the )?(?:story|article|text)?\s*continues(?: below| after| on next page)?"
+    r"(?: (?:this |the )?(?:advertisement|ad))?|continue reading|continued below|advertisement|"
     r"skip advertisement|advertisement - scroll to continue|scroll to continue|"
     r"sponsored content|ad|loading|loading\.\.\.|show comments|view comments|"
     r"click to expand|enlarge this image|toggle caption|hide caption|image|video|"
@@ -60,10 +60,21 @@ _COMMENT_POLICY = re.compile(
     r"\bjoin the (?:conversation|discussion)\b|\bleave a comment\b|\bpost a comment\b",
     re.IGNORECASE,
 )
+# Prompts to subscribe, sign up or log in: phrases, not single words ("subscription
+# costs" is body text in a review; "subscribe to our newsletter" is a prompt).
 _NEWSLETTER = re.compile(
-    r"\b(?:sign up|subscribe|subscription|newsletter|inbox|download (?:our|the) app|"
-    r"follow us|like us on|get the latest|never miss|already a subscriber|log in|"
-    r"create (?:a )?(?:free )?account|register now|support (?:our|independent) journalism)\b",
+    r"\b(?:sign up (?:for|to|now|today|here|below)|subscribe (?:to|now|today|for|here|below)|"
+    r"(?:our|the|free|daily|weekly) newsletters?\b|in(?:to)? your inbox|download (?:our|the) app|"
+    r"follow us (?:on|for)|like us on|never miss (?:a|an|another) (?:story|update|post|article)|"
+    r"already (?:a subscriber|have an account)|log in to|create (?:a |your )?(?:free )?account|"
+    r"register now|support (?:our|independent) journalism|become a (?:member|subscriber|patron))",
+    re.IGNORECASE,
+)
+# Disclosures printed above or below reviews and commerce news.
+_DISCLOSURE = re.compile(
+    r"\baffiliate links?\b|\b(?:we|i) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission\b|"
+    r"\bat no (?:extra|additional) cost to you\b|\bindependently (?:selected|chosen|reviewed)\b|"
+    r"\bwhen you buy through (?:our )?links\b",
     re.IGNORECASE,
 )
 # Photo credits that end captions: "(AP Photo/Name, File)", "(Getty Images)", "Photo: Name".
@@ -92,8 +103,11 @@ _DATELINE_WORDS = re.compile(
 _REPORTED_SPEECH = re.compile(r"[\"“”]|\b(?:said|says|told|according to)\b", re.IGNORECASE)
 # Short lines are where prompts live; a body paragraph may mention a newsletter freely.
 _SHORT_LINE_WORDS = 30
+_DISCLOSURE_MAX_WORDS = 60
+_CAPTION_MAX_WORDS = 60
+_REPEAT_MIN_WORDS = 12
 _DATELINE_MAX_WORDS = 16
-_DATELINE_MAX_LEFTOVER_WORDS = 6
+_DATELINE_MAX_LEFTOVER_WORDS = 4
 _TITLE_MAX_WORDS = 30
 
 
@@ -131,16 +145,19 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     the title (plain-text input, where nothing else marks it).
     """
     result = CleanedText(paragraphs=[])
-    repeated = _repeated_paragraphs(paragraphs)
+    doubled = _doubled_captions(paragraphs)
     seen: set[str] = set()
     for paragraph in paragraphs:
-        kind = _boilerplate_kind(paragraph, result, repeated)
-        if kind is None and paragraph in seen:
-            kind = "repeated"
+        # A whole paragraph printed again is a pull-quote or a page's repeat; short
+        # repeats (table cells, recurring subheadings) are content.
+        repeat = paragraph in doubled or (
+            paragraph in seen and len(paragraph.split()) >= _REPEAT_MIN_WORDS
+        )
+        seen.add(paragraph)
+        kind = "repeated" if repeat else _boilerplate_kind(paragraph, result)
         if kind is not None:
             result.removed[kind] += 1
             continue
-        seen.add(paragraph)
         if find_title and result.title is None and not result.paragraphs and _is_headline(paragraph):
             result.title = paragraph
             continue
@@ -150,13 +167,11 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     return result
 
 
-def _boilerplate_kind(paragraph: str, result: CleanedText, repeated: set[str]) -> str | None:
+def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     """The kind of boilerplate `paragraph` is (recording any metadata it holds), or None."""
     words = paragraph.split()
     short = len(words) <= _SHORT_LINE_WORDS
     compact = re.sub(r"[\W_]+", "", paragraph).lower()
-    if paragraph in repeated:
-        return "repeated"
     if compact and len(paragraph) <= 120 and _SHARE_BAR.match(compact):
         return "share_bar"
     if short and (_TEASER.match(paragraph) or _PROMPT.match(paragraph)):
@@ -170,7 +185,10 @@ def _boilerplate_kind(paragraph: str, result: CleanedText, repeated: set[str]) -
         return "comment_policy"
     if short and _NEWSLETTER.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
         return "newsletter"
-    if _PHOTO_CREDIT.search(paragraph) or (short and _CAPTION_START.match(paragraph)):
+    if len(words) <= _DISCLOSURE_MAX_WORDS and _DISCLOSURE.search(paragraph):
+        return "disclosure"
+    captionable = len(words) <= _CAPTION_MAX_WORDS
+    if captionable and (_PHOTO_CREDIT.search(paragraph) or _CAPTION_START.match(paragraph)):
         return "caption"
     if len(words) <= _DATELINE_MAX_WORDS and _take_dateline(paragraph, result):
         return "dateline"
@@ -179,12 +197,12 @@ def _boilerplate_kind(paragraph: str, result: CleanedText, repeated: set[str]) -
     return None
 
 
-def _repeated_paragraphs(paragraphs: list[str]) -> set[str]:
-    """Paragraphs printed twice in a row: captions and pull-quotes duplicated by the page."""
+def _doubled_captions(paragraphs: list[str]) -> set[str]:
+    """Short paragraphs printed twice in a row: a caption shown under and beside its photo."""
     return {
         current
         for previous, current in zip(paragraphs, paragraphs[1:], strict=False)
-        if current == previous and len(current.split()) >= 3
+        if current == previous and 3 <= len(current.split()) <= _CAPTION_MAX_WORDS
     }
 
 
@@ -198,7 +216,7 @@ def _note_contact(paragraph: str, result: CleanedText) -> None:
 def _take_dateline(paragraph: str, result: CleanedText) -> bool:
     """Record a dateline ("- The Site - Thursday, February 25, 2021") and say if it was one."""
     found = find_date(paragraph)
-    if found is None:
+    if found is None or re.search(r"[/?=&{}<>]", paragraph.replace(found[1].group(0), "")):
         return False
     when, match = found
     before = paragraph[: match.start()]

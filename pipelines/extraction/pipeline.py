@@ -1,7 +1,7 @@
 """ExtractionPipeline: attaches the clean article to each item, or rejects the item.
 
 Settings: `EXTRACTION_MODE` ("balanced", "precision", "recall"),
-`EXTRACTION_INCLUDE_TABLES`, `EXTRACTION_MIN_WORDS`.
+`EXTRACTION_INCLUDE_TABLES`, `EXTRACTION_MIN_WORDS`, `EXTRACTION_USE_JSON_LD_BODY`.
 Stats: `extraction/extracted`, `extraction/rejected/<reason>`.
 """
 
@@ -28,14 +28,21 @@ from pipelines.rejection import RejectedItem
 logger = logging.getLogger(__name__)
 
 
-def extraction_options_from_settings(mode: str, include_tables: bool, min_words: int) -> ExtractionOptions:
+def extraction_options_from_settings(
+    mode: str, include_tables: bool, min_words: int, use_json_ld_body: bool = True
+) -> ExtractionOptions:
     """Validated `ExtractionOptions`; raises ValueError naming the bad setting."""
     allowed = get_args(ExtractionMode)
     if mode not in allowed:
         raise ValueError(f"EXTRACTION_MODE must be one of {', '.join(allowed)}, not {mode!r}")
     if min_words < 1:
         raise ValueError(f"EXTRACTION_MIN_WORDS must be at least 1, not {min_words}")
-    return ExtractionOptions(mode=mode, include_tables=include_tables, min_words=min_words)  # type: ignore[arg-type]
+    return ExtractionOptions(
+        mode=mode,  # type: ignore[arg-type]
+        include_tables=include_tables,
+        min_words=min_words,
+        use_json_ld_body=use_json_ld_body,
+    )
 
 
 class ExtractionPipeline:
@@ -50,9 +57,10 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         options = extraction_options_from_settings(
-            settings.get("EXTRACTION_MODE", "balanced"),
+            settings.get("EXTRACTION_MODE", "recall"),
             settings.getbool("EXTRACTION_INCLUDE_TABLES", True),
             settings.getint("EXTRACTION_MIN_WORDS", 40),
+            settings.getbool("EXTRACTION_USE_JSON_LD_BODY", True),
         )
         assert crawler.stats is not None
         return cls(options, crawler.stats)

@@ -1,0 +1,234 @@
+"""Article metadata read from a page's markup: JSON-LD, `<meta>` tags, headings, the URL.
+
+Pure functions over a parsed lxml tree; `page_metadata` gathers every candidate value,
+and `titles`, `dates` and `authors` reconcile them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import html as lxml_html
+from lxml.etree import ParserError, _Element
+
+_ARTICLE_TYPES = re.compile(
+    r"^(?:\w*Article|BlogPosting|LiveBlogPosting|Report|Posting|Review|Recipe|HowTo)$"
+)
+_PAGE_TYPES = re.compile(r"^(?:WebPage|ItemPage|AboutPage|FAQPage|QAPage|CollectionPage)$")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "date.published",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "date",
+    "og:published_time",
+    "article.published",
+    "cxenseparse:recs:publishtime",
+)
+_MODIFIED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+    "last-modified",
+    "article.updated",
+)
+_AUTHOR_META = (
+    "author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "byl",
+    "twitter:creator",
+)
+
+
+@dataclass
+class PageMetadata:
+    """Every candidate metadata value the markup offers, by where it was found."""
+
+    json_ld_title: str | None = None
+    og_title: str | None = None
+    meta_title: str | None = None
+    html_title: str | None = None
+    h1: list[str] = field(default_factory=list)
+    site_name: str | None = None
+    json_ld_published: str | None = None
+    json_ld_modified: str | None = None
+    meta_published: str | None = None
+    meta_modified: str | None = None
+    time_published: str | None = None
+    json_ld_authors: list[str] = field(default_factory=list)
+    meta_authors: list[str] = field(default_factory=list)
+    markup_authors: list[str] = field(default_factory=list)
+    article_body: str | None = None
+    language: str | None = None
+    has_article_object: bool = False
+
+
+def parse_html(markup: str) -> _Element | None:
+    """The lxml tree of `markup`, or None when it is not parseable HTML."""
+    markup = _XML_DECLARATION.sub("", markup, count=1)
+    if not markup.strip():
+        return None
+    try:
+        return lxml_html.document_fromstring(markup)
+    except (ParserError, ValueError):
+        return None
+
+
+def page_metadata(tree: _Element) -> PageMetadata:
+    """Candidate title, dates, authors and site of the page `tree`."""
+    found = PageMetadata()
+    for item in _json_ld_items(tree):
+        _take_json_ld(item, found)
+    metas = _meta_values(tree)
+    found.og_title = _first(metas, ("og:title", "twitter:title"))
+    found.meta_title = _first(metas, ("title", "headline", "dc.title"))
+    found.site_name = found.site_name or _first(metas, ("og:site_name", "application-name"))
+    found.meta_published = _first(metas, _PUBLISHED_META)
+    found.meta_modified = _first(metas, _MODIFIED_META)
+    for key in _AUTHOR_META:
+        for value in metas.get(key, []):
+            if value not in found.meta_authors:
+                found.meta_authors.append(value)
+    title_nodes = tree.xpath("//head/title")
+    if title_nodes:
+        found.html_title = _text(title_nodes[0]) or None
+    found.h1 = [text for text in (_text(node) for node in tree.xpath("//body//h1")) if text][:5]
+    found.time_published = _visible_time(tree)
+    for node in tree.xpath(
+        "//*[@itemprop='author' or @rel='author' or contains(@class,'author-name')"
+        " or contains(@class,'byline__name')]"
+    ):
+        name = node.get("content") or _text(node)
+        if name and len(name) < 80 and name not in found.markup_authors:
+            found.markup_authors.append(name)
+    language = tree.get("lang")
+    found.language = language.strip() if language else None
+    return found
+
+
+def _visible_time(tree: _Element) -> str | None:
+    """The machine-readable date of the first `<time>` a reader sees, preferring "published"."""
+    times = tree.xpath("//body//time[@datetime]")
+    for node in times:
+        marks = " ".join(filter(None, (node.get("class"), node.get("itemprop"), node.getparent().get("class") if node.getparent() is not None else None))).lower()
+        if "publish" in marks or node.get("pubdate") is not None:
+            return str(node.get("datetime")).strip() or None
+    for node in times:
+        marks = " ".join(filter(None, (node.get("class"), node.get("itemprop")))).lower()
+        if "modif" not in marks and "updat" not in marks:
+            return str(node.get("datetime")).strip() or None
+    return None
+
+
+def _json_ld_items(tree: _Element) -> Iterator[dict[str, Any]]:
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue
+        yield from _walk(data)
+
+
+def _walk(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for element in data:
+            yield from _walk(element)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if isinstance(data.get(key), list | dict):
+                yield from _walk(data[key])
+
+
+def _types(item: dict[str, Any]) -> list[str]:
+    kind = item.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return [str(value) for value in kinds if value]
+
+
+def _take_json_ld(item: dict[str, Any], found: PageMetadata) -> None:
+    types = _types(item)
+    if any(kind in {"WebSite", "Organization", "NewsMediaOrganization"} for kind in types):
+        if found.site_name is None and isinstance(item.get("name"), str):
+            found.site_name = item["name"].strip() or None
+        return
+    is_article = any(_ARTICLE_TYPES.match(kind) for kind in types)
+    if found.has_article_object or not (is_article or any(_PAGE_TYPES.match(k) for k in types)):
+        return
+    # The first article object overrides what page objects said; pages only fill gaps.
+    overwrite = is_article
+    headline = item.get("headline") or (item.get("name") if is_article else None)
+    if isinstance(headline, str) and headline.strip() and (overwrite or not found.json_ld_title):
+        found.json_ld_title = " ".join(unescape(headline).split())
+    for key, attribute in (("datePublished", "json_ld_published"), ("dateModified", "json_ld_modified")):
+        value = item.get(key)
+        if isinstance(value, str) and value.strip() and (overwrite or not getattr(found, attribute)):
+            setattr(found, attribute, value.strip())
+    if not is_article:
+        return
+    found.has_article_object = True
+    found.json_ld_authors = list(_person_names(item.get("author")))
+    body = item.get("articleBody")
+    if isinstance(body, str) and body.strip():
+        found.article_body = body
+    publisher = item.get("publisher")
+    if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+        found.site_name = found.site_name or publisher["name"].strip() or None
+
+
+def _person_names(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        if value.strip() and not value.strip().startswith("http"):
+            yield value.strip()
+    elif isinstance(value, list):
+        for element in value:
+            yield from _person_names(element)
+    elif isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str | list):
+            yield from _person_names(name)
+
+
+def _meta_values(tree: _Element) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for meta in tree.xpath("//meta[@content]"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        content = " ".join(unescape(meta.get("content") or "").split())
+        if key and content:
+            values.setdefault(key, []).append(content)
+    return values
+
+
+def _first(values: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if values.get(key):
+            return values[key][0]
+    return None
+
+
+def _text(node: _Element) -> str:
+    return " ".join(node.text_content().split())

@@ -1,0 +1,280 @@
+"""Choosing one title, one publish date and one author list from competing candidates.
+
+Pure functions: the candidates come from `metadata.page_metadata`, trafilatura and the
+text itself; every rule is a general pattern of news pages (site names after a
+separator, "By" prefixes, job titles after a comma), never a particular site's string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+
+from pipelines.extraction.dates import find_date
+from pipelines.extraction.metadata import PageMetadata
+
+_SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/~]|-{1,2}|::)\s+")
+_SEGMENT_SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/~]|-{1,2}|::)\s+|:\s+")
+_URL_DATE = re.compile(
+    r"/(?P<year>(?:19|20)\d\d)[/_-](?P<month>[01]?\d)[/_-](?P<day>[0-3]?\d)(?:[/_-]|$)"
+    r"|/(?P<compact>(?:19|20)\d\d[01]\d[0-3]\d)(?:[/_-]|$)"
+)
+_ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
+_BY_PREFIX = re.compile(r"^\s*(?:written |posted |reviewed |edited |words |story )?by[:\s]+", re.I)
+_NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
+_JOB_WORDS = re.compile(
+    r"\b(?:editor|reporter|writer|correspondent|columnist|contributor|staff|author|journalist|"
+    r"producer|analyst|director|manager|founder|ceo|head|chief|senior|associate|photographer|"
+    r"team|desk|news|service|newsroom|media|press|published|updated|min read|read)\b",
+    re.IGNORECASE,
+)
+_CREDENTIAL = re.compile(r"^(?:[A-Z]{2,6}|Ph\.?\s?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,3})$")
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """A date with the kind of evidence it came from (`json-ld`, `meta`, `url`, `text`).
+
+    `when` is UTC; `day` is the calendar day as the page states it, in its own time zone
+    (an evening article in New York is already tomorrow in UTC).
+    """
+
+    when: datetime
+    day: date
+    source: str
+
+
+def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | None:
+    """The headline: the page's own heading when it names this article, else the title tags.
+
+    Title tags carry site names and sections ("Headline | Politics | Site"), so the
+    visible `<h1>` wins when it shares words with them and is not itself the site name;
+    otherwise the candidate most title sources agree on, site segments removed.
+    """
+    site_keys = _site_keys(meta.site_name, url)
+    tagged = [t for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title, fallback) if t]
+    heading = _article_heading(meta.h1, tagged, site_keys)
+    if heading is not None:
+        return heading
+    # Headings passed over as the blog's name name the site in the title tags too.
+    site_keys |= {_compact(h) for h in meta.h1 if any(_is_minor_segment(_compact(h), t) for t in tagged)}
+    candidates = [_strip_site(title, site_keys) for title in tagged]
+    candidates = [title for title in candidates if title]
+    if not candidates:
+        return None
+    keyed = [_compact(title) for title in candidates]
+    best, best_votes = candidates[0], 0.0
+    for position, title in enumerate(candidates):
+        votes = sum(1.0 for other in keyed if other == keyed[position])
+        if votes > best_votes:
+            best, best_votes = title, votes
+    return best
+
+
+def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]) -> str | None:
+    tag_words = {word for title in tagged for word in _content_words(title)}
+    for heading in headings:
+        words = heading.split()
+        key = _compact(heading)
+        if not key or not 1 <= len(words) <= 40 or key in site_keys:
+            continue
+        if tagged and not (_content_words(heading) & tag_words):
+            continue
+        equal_elsewhere = any(_compact(title) == key for title in tagged)
+        if len(words) <= 4 and not equal_elsewhere and any(_is_minor_segment(key, t) for t in tagged):
+            continue
+        return heading
+    return None
+
+
+def _is_minor_segment(key: str, title: str) -> bool:
+    """True when `key` is a shorter part of a separated `title` (the site or blog name)."""
+    segments = _SEGMENT_SEPARATORS.split(title)
+    keys = [_compact(part) for part in segments]
+    longest = _compact(max(segments, key=lambda part: len(part.split())))
+    return len(keys) > 1 and key in keys and key != longest
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in re.findall(r"\w+", text.lower()) if len(word) >= 4}
+
+
+def _strip_site(title: str, site_keys: set[str]) -> str:
+    """`title` without segments naming the site, and without trailing section segments."""
+    title = " ".join(title.split())
+    named = _SEGMENT_SEPARATORS.split(title)
+    if len(named) > 1 and any(_is_site(segment, site_keys) for segment in named):
+        segments = named
+    else:
+        segments = _SEPARATORS.split(title)
+    if len(segments) == 1:
+        return title
+    kept = [segment for segment in segments if not _is_site(segment, site_keys)]
+    if not kept:
+        return title
+    if len(kept) == len(segments):
+        # No segment names the site: a trailing short segment is most likely the site
+        # or a section ("Headline | Politics"); a leading one is kept as part of the title.
+        longest = max(kept, key=lambda segment: len(segment.split()))
+        if len(kept[-1].split()) <= 4 and kept[-1] != longest:
+            kept = kept[:-1]
+    start = title.find(kept[0])
+    end = title.rfind(kept[-1]) + len(kept[-1])
+    return title[start:end].strip() if start >= 0 and end > start else " ".join(kept)
+
+
+def _is_site(segment: str, site_keys: set[str]) -> bool:
+    key = _compact(segment)
+    return key in site_keys or (key.startswith("the") and key[3:] in site_keys)
+
+
+def _site_keys(site_name: str | None, url: str) -> set[str]:
+    keys = set()
+    if site_name:
+        keys.add(_compact(site_name))
+    host = urlsplit(url).hostname or ""
+    labels = [label for label in host.split(".") if label not in {"www", "m", "amp"}]
+    if labels:
+        keys.add(_compact(labels[0]) if len(labels) == 1 else _compact(labels[-2]))
+        keys.add(_compact(".".join(labels)))
+        keys.add(_compact(".".join(labels[-2:])))
+    keys.discard("")
+    return keys
+
+
+def _compact(value: str) -> str:
+    return re.sub(r"\W+", "", value.lower())
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """A timezone-aware UTC datetime from an ISO-like or written date; None if none."""
+    stated = parse_stated(value)
+    return stated.astimezone(UTC) if stated is not None else None
+
+
+def parse_stated(value: str | None) -> datetime | None:
+    """An aware datetime in the zone `value` states (UTC when it states none); None if none."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        match = _ISO_DAY.match(text)
+        if match:
+            try:
+                parsed = datetime(int(match["year"]), int(match["month"]), int(match["day"]))
+            except ValueError:
+                parsed = None
+    if parsed is None:
+        found = find_date(text)
+        parsed = found[0] if found else None
+    if parsed is None or not 1990 <= parsed.year <= 2100:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def url_date(url: str) -> datetime | None:
+    """The date written into a URL path (`/2021/02/25/`, `/20210225/`), if any."""
+    match = _URL_DATE.search(urlsplit(url).path)
+    if match is None:
+        return None
+    compact = match.group("compact")
+    year, month, day = (
+        (compact[:4], compact[4:6], compact[6:8])
+        if compact
+        else (match["year"], match["month"], match["day"])
+    )
+    try:
+        return datetime(int(year), int(month), int(day), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def choose_published(
+    meta: PageMetadata, url: str, text_date: datetime | None, extractor_date: str | None
+) -> DatedValue | None:
+    """The publish date by trust: JSON-LD, meta tags, the page's `<time>` element, the URL,
+    then dates found in the text."""
+    for value, source in (
+        (meta.json_ld_published, "json-ld"),
+        (meta.meta_published, "meta"),
+        (meta.time_published, "meta"),
+    ):
+        stated = parse_stated(value)
+        if stated is not None:
+            return DatedValue(stated.astimezone(UTC), stated.date(), source)
+    from_url = url_date(url)
+    if from_url is not None:
+        return DatedValue(from_url, from_url.date(), "url")
+    if text_date is not None:
+        return DatedValue(text_date, text_date.date(), "text")
+    stated = parse_stated(extractor_date)
+    if stated is not None:
+        return DatedValue(stated.astimezone(UTC), stated.date(), "text")
+    return None
+
+
+def choose_modified(meta: PageMetadata) -> datetime | None:
+    """The last-modified date the markup states, if any."""
+    return parse_timestamp(meta.json_ld_modified) or parse_timestamp(meta.meta_modified)
+
+
+def choose_authors(
+    meta: PageMetadata, found_authors: list[str], site_name: str | None = None
+) -> list[str]:
+    """Author names from the most structured source that names one: JSON-LD, meta tags,
+    what the extractor and the by-lines found, then author-marked elements."""
+    for source in (meta.json_ld_authors, meta.meta_authors, found_authors, meta.markup_authors):
+        names = clean_authors(source, site_name or meta.site_name)
+        if names:
+            return names
+    return []
+
+
+def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[str]:
+    """Person names from by-line strings: no "By", no job titles, no site or outlet names.
+
+    A job title is a part after the name ("Ann Berg, Senior Editor"); a by-line that is
+    only a collective name ("Metro Desk", "Podium Staff") is the by-line and stays. The
+    site's own name is dropped unless it reads as a person's (one-person sites).
+    """
+    site_key = _compact(site_name) if site_name else None
+    names: list[str] = []
+    for raw in raw_names:
+        raw = _BY_PREFIX.sub("", " ".join(raw.split()))
+        if "http" in raw or ("@" in raw and " " not in raw):
+            continue
+        parts = [_BY_PREFIX.sub("", part).strip(" .-–—:") for part in _NAME_SPLIT.split(raw)]
+        parts = [part for part in parts if part]
+        for position, name in enumerate(parts):
+            if ":" in name or (" " not in name and name.islower()) or not _looks_like_name(name):
+                continue
+            if position > 0 and _JOB_WORDS.search(name):
+                continue
+            if site_key and _compact(name) == site_key and not _reads_as_person(name):
+                continue
+            if name.lower() not in {known.lower() for known in names}:
+                names.append(name)
+    return names
+
+
+def _reads_as_person(name: str) -> bool:
+    words = name.split()
+    return (
+        2 <= len(words) <= 3
+        and all(word[:1].isupper() for word in words)
+        and not _JOB_WORDS.search(name)
+        and words[0].lower() != "the"
+    )
+
+
+def _looks_like_name(value: str) -> bool:
+    words = value.split()
+    if not 1 <= len(words) <= 5 or _CREDENTIAL.match(value):
+        return False
+    return not any(ch.isdigit() for ch in value) and not value.startswith("@")

@@ -1,0 +1,111 @@
+"""Each news boilerplate rule, pinned with a short page of our own writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
+from pipelines.extraction.boilerplate import clean_paragraphs
+from pipelines.extraction.language import LanguageDetector
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
+BODY = [
+    "The council approved the new tram line on Tuesday after a debate that lasted most of the night.",
+    "Residents of the northern estates have waited a decade for a direct link to the city centre.",
+    "Construction is due to start next spring and the first trams should run within three years.",
+]
+
+
+@pytest.fixture(scope="module")
+def languages() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.mark.parametrize(
+    ("kind", "line"),
+    [
+        ("share_bar", "FacebookTwitterWhatsAppEmailShare"),
+        ("share_bar", "Share | Tweet | Email | Print"),
+        ("teaser", "Read more: Ferry timetable changes as the bridge returns"),
+        ("teaser", "Related: Council votes on parking charges"),
+        ("teaser", "Most read"),
+        ("teaser", "Advertisement"),
+        ("teaser", "Story continues below advertisement"),
+        ("newsletter", "Sign up for our free morning newsletter and get the news in your inbox."),
+        ("newsletter", "Already a subscriber? Log in to keep reading."),
+        ("caption", "Workers lift the last rail into place. (Photo: Ann Berg/The Courier)"),
+        ("caption", "In this March 3 file photo, the mayor speaks to reporters at the depot."),
+        ("contact", "Ann Berg can be reached at aberg@courier.example."),
+        ("contact", "Follow him on Twitter @example_reporter."),
+        ("copyright", "Copyright © 2024 The Courier. All rights reserved."),
+        ("copyright", "This material may not be published, broadcast or redistributed."),
+        ("comment_policy", "Please read our comment policy before commenting."),
+        ("disclosure", "This article contains affiliate links; we may earn a commission."),
+        ("dateline", "Published: Tuesday, March 5, 2024 at 10:15 a.m. ET"),
+        ("byline", "By Ann Berg and Piet Jansen"),
+    ],
+)
+def test_boilerplate_line_is_removed_and_counted(kind: str, line: str) -> None:
+    cleaned = clean_paragraphs([BODY[0], line, BODY[1], BODY[2]])
+    assert cleaned.paragraphs == BODY
+    assert cleaned.removed[kind] == 1
+
+
+def test_caption_printed_twice_in_a_row_goes_entirely() -> None:
+    caption = "A tram waits at the depot before its first test run on the new line."
+    cleaned = clean_paragraphs([BODY[0], caption, caption, BODY[1]])
+    assert cleaned.paragraphs == [BODY[0], BODY[1]]
+    assert cleaned.removed["repeated"] == 2
+
+
+def test_repeats_far_apart_are_content() -> None:
+    """Recurring subheadings and table cells are part of the article, not duplicates."""
+    paragraphs = ["Cost", BODY[0], "Cost", BODY[1]]
+    assert clean_paragraphs(paragraphs).paragraphs == paragraphs
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Subscription costs rose by a third, the report said, while usage fell.",
+        "She said: \"Sign up for the newsletter and you will never miss a meeting.\"",
+        "Engineers compared the 2024/11/01 build with the one released in spring.",
+        "The photo above shows the original 1912 station before the fire.",
+    ],
+)
+def test_body_sentences_that_mention_boilerplate_words_are_kept(line: str) -> None:
+    cleaned = clean_paragraphs([BODY[0], line, BODY[1]])
+    assert line in cleaned.paragraphs
+
+
+def test_by_line_and_dateline_become_metadata() -> None:
+    cleaned = clean_paragraphs(["By Ann Berg", "March 5, 2024", *BODY])
+    assert cleaned.authors == ["Ann Berg"]
+    assert cleaned.published_at is not None
+    assert cleaned.published_at.date().isoformat() == "2024-03-05"
+
+
+def test_html_page_comes_out_clean(languages: LanguageDetector) -> None:
+    page = (FIXTURES / "harbour-article.html").read_bytes()
+    document = RawDocument("https://news.example/city/harbour-bridge", page, "text/html")
+    article = extract_article(document, ExtractionOptions(), languages)
+    paragraphs = article.text.split("\n\n")
+    assert paragraphs[0].startswith("The old harbour bridge opened")
+    assert paragraphs[-1].startswith("Shopkeepers on both ends")
+    assert len(paragraphs) == 5
+    for boilerplate in (
+        "Facebook",
+        "Photo:",
+        "Advertisement",
+        "Read more",
+        "newsletter",
+        "can be reached",
+        "Copyright",
+        "comment policy",
+        "Most read",
+        "Harbour Bridge Reopens",
+        "By Mara Quill",
+    ):
+        assert boilerplate not in article.text

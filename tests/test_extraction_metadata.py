@@ -1,0 +1,173 @@
+"""Title, dates, authors and site reconciled from JSON-LD, meta tags, headings and the URL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
+from pipelines.extraction.language import LanguageDetector
+from pipelines.extraction.metadata import PageMetadata, page_metadata, parse_html
+from pipelines.extraction.reconcile import (
+    choose_authors,
+    choose_published,
+    choose_title,
+    clean_authors,
+    parse_timestamp,
+    url_date,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
+URL = "https://www.lantern.example/city/harbour-bridge"
+
+
+@pytest.fixture(scope="module")
+def languages() -> LanguageDetector:
+    return LanguageDetector()
+
+
+def metadata_of(head: str, body: str = "") -> PageMetadata:
+    tree = parse_html(f"<html><head>{head}</head><body>{body}</body></html>")
+    assert tree is not None
+    return page_metadata(tree)
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "expected"),
+    [
+        # The heading wins over a title tag carrying section and site.
+        (
+            "<title>Tram Line Approved | City | The Lantern</title>",
+            "<h1>Tram Line Approved</h1>",
+            "Tram Line Approved",
+        ),
+        # No heading: the site segment goes, whichever side it is on.
+        ("<title>The Lantern - Tram Line Approved After Long Debate</title>", "", "Tram Line Approved After Long Debate"),
+        ('<meta property="og:title" content="Tram Line Approved After Long Debate | Lantern">', "", "Tram Line Approved After Long Debate"),
+        # A heading that is the blog's name, not the article's, is passed over.
+        (
+            "<title>Quiet Rails: Why trams came back to small towns</title>",
+            "<h1>Quiet Rails</h1>",
+            "Why trams came back to small towns",
+        ),
+        # A heading sharing no word with any title tag is page furniture.
+        (
+            '<meta property="og:title" content="Council backs tram plan">',
+            "<h1>Menu</h1>",
+            "Council backs tram plan",
+        ),
+    ],
+)
+def test_title_is_reconciled(head: str, body: str, expected: str) -> None:
+    assert choose_title(metadata_of(head, body), None, URL) == expected
+
+
+def test_json_ld_article_outranks_page_objects() -> None:
+    head = """<script type="application/ld+json">{"@graph": [
+        {"@type": "WebPage", "name": "City news", "datePublished": "2020-01-01"},
+        {"@type": "NewsArticle", "headline": "Tram line approved", "datePublished": "2024-03-05T09:00:00Z",
+         "author": {"@type": "Person", "name": "Ann Berg"}, "articleBody": "The council approved it."}
+    ]}</script>"""
+    meta = metadata_of(head)
+    assert meta.json_ld_title == "Tram line approved"
+    assert meta.json_ld_published == "2024-03-05T09:00:00Z"
+    assert meta.json_ld_authors == ["Ann Berg"]
+    assert meta.article_body == "The council approved it."
+
+
+@pytest.mark.parametrize(
+    ("head", "url", "text_date", "source", "day"),
+    [
+        ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-05T23:30:00-05:00"}</script>'
+         '<meta property="article:published_time" content="2024-01-01">', URL, None, "json-ld", date(2024, 3, 5)),
+        ('<meta property="article:published_time" content="2024-03-05T10:00:00+01:00">', URL, None, "meta", date(2024, 3, 5)),
+        ("", "https://lantern.example/2021/02/25/tram-line", None, "url", date(2021, 2, 25)),
+        ("", URL, datetime(2022, 6, 1, tzinfo=UTC), "text", date(2022, 6, 1)),
+    ],
+)
+def test_publish_date_by_trust_with_its_source(
+    head: str, url: str, text_date: datetime | None, source: str, day: date
+) -> None:
+    published = choose_published(metadata_of(head), url, text_date, None)
+    assert published is not None
+    assert published.source == source
+    assert published.day == day
+    assert published.when.tzinfo == UTC
+
+
+def test_evening_article_keeps_its_local_day_and_utc_instant() -> None:
+    published = choose_published(
+        metadata_of('<meta property="article:published_time" content="2024-03-05T22:30:00-05:00">'),
+        URL,
+        None,
+        None,
+    )
+    assert published is not None
+    assert published.when == datetime(2024, 3, 6, 3, 30, tzinfo=UTC)
+    assert published.day == date(2024, 3, 5)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05T09:00:00Z", datetime(2024, 3, 5, 9, tzinfo=UTC)),
+        ("2024-03-05 08:33:24", datetime(2024, 3, 5, 8, 33, 24, tzinfo=UTC)),
+        ("March 5, 2024", datetime(2024, 3, 5, tzinfo=UTC)),
+        ("not a date", None),
+        ("0001-01-01", None),
+    ],
+)
+def test_timestamps_parse_to_aware_utc(value: str, expected: datetime | None) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_url_dates() -> None:
+    assert url_date("https://x.example/news/20240305/tram") == datetime(2024, 3, 5, tzinfo=UTC)
+    assert url_date("https://x.example/2024/13/45/tram") is None
+    assert url_date("https://x.example/tram-2024") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["By Ann Berg"], ["Ann Berg"]),
+        (["Ann Berg, Senior Transport Correspondent"], ["Ann Berg"]),
+        (["By Ann Berg and Piet Jansen"], ["Ann Berg", "Piet Jansen"]),
+        (["Ann Berg | The Lantern"], ["Ann Berg"]),
+        (["https://lantern.example/staff/ann", "@annberg"], []),
+        (["The Lantern"], []),
+    ],
+)
+def test_authors_are_a_clean_list(raw: list[str], expected: list[str]) -> None:
+    assert clean_authors(raw, "The Lantern") == expected
+
+
+def test_structured_authors_outrank_by_lines() -> None:
+    meta = metadata_of('<meta name="author" content="Piet Jansen">')
+    assert choose_authors(meta, ["Someone Else"]) == ["Piet Jansen"]
+    assert choose_authors(metadata_of(""), ["By Someone Else"]) == ["Someone Else"]
+
+
+def test_fixture_page_metadata(languages: LanguageDetector) -> None:
+    page = (FIXTURES / "harbour-article.html").read_bytes()
+    article = extract_article(RawDocument(URL, page, "text/html"), ExtractionOptions(), languages)
+    assert article.title == "Harbour Bridge Reopens After Two-Year Repair"
+    assert article.authors == ("Mara Quill", "Tobias Fenn")
+    assert article.published_at == datetime(2024, 3, 15, 3, 30, tzinfo=UTC)
+    assert article.published_day == date(2024, 3, 14)
+    assert article.date_source == "json-ld"
+    assert article.modified_at == datetime(2024, 3, 16, 8, 0, tzinfo=UTC)
+    assert article.site == "The Daily Lantern"
+    assert article.language == "en"
+    assert article.language_confidence is not None and article.language_confidence > 0.9
+
+
+def test_language_is_deterministic(languages: LanguageDetector) -> None:
+    page = (FIXTURES / "harbour-article.html").read_bytes()
+    runs = {
+        extract_article(RawDocument(URL, page, "text/html"), ExtractionOptions(), languages).language_confidence
+        for _ in range(3)
+    }
+    assert len(runs) == 1
