@@ -55,7 +55,8 @@ class Database:
         """Create missing tables, indexes and views."""
         import storage.crawl_state  # noqa: F401  (registers the crawl-state tables)
         Base.metadata.create_all(self.engine)
-        create_views(self.engine)
+        with self.engine.begin() as connection:
+            create_views(connection)
 
     def check_connection(self) -> None:
         """Connect once; raises DatabaseUnavailable naming the (masked) URL and the cause."""

@@ -5,7 +5,7 @@ Column names are a public interface; extend, never rename.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, text
 
 STORY_SUMMARY = """
 SELECT s.id AS story_id,
@@ -39,11 +39,16 @@ WHERE a.duplicate_of_id IS NULL
 VIEWS = {"story_summary": STORY_SUMMARY, "articles_clean": ARTICLES_CLEAN}
 
 
-def create_views(engine: Engine) -> None:
+def create_views(connection: Connection) -> None:
     """Create (or, on PostgreSQL, replace) the analysts' views."""
-    with engine.begin() as connection:
-        for name, query in VIEWS.items():
-            if engine.dialect.name == "postgresql":
-                connection.execute(text(f"CREATE OR REPLACE VIEW {name} AS {query}"))
-            else:
-                connection.execute(text(f"CREATE VIEW IF NOT EXISTS {name} AS {query}"))
+    for name, query in VIEWS.items():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"CREATE OR REPLACE VIEW {name} AS {query}"))
+        else:
+            connection.execute(text(f"CREATE VIEW IF NOT EXISTS {name} AS {query}"))
+
+
+def drop_views(connection: Connection) -> None:
+    """Drop the analysts' views (before the tables they read change or go)."""
+    for name in VIEWS:
+        connection.execute(text(f"DROP VIEW IF EXISTS {name}"))
