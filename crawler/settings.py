@@ -58,6 +58,7 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.RunSummary": 500,
+    "crawler.runhistory.RunHistoryRecorder": 510,
 }
 
 # --- Extraction ---------------------------------------------------------------------------
@@ -85,6 +86,30 @@ DEDUP_STORY_SIMILARITY = 0.25
 DEDUP_STORY_WINDOW_DAYS = 3.0
 # Texts with fewer distinct content words than this are never linked to anything.
 DEDUP_MIN_CONTENT_WORDS = 15
+
+# --- Operation (run history, health, schedule, distributed) ------------------------------
+# Counts robots.txt refusals per site for `source_health` (sees every middleware's IgnoreRequest).
+DOWNLOADER_MIDDLEWARES["crawler.runhistory.RobotsBlockCounter"] = 950
+# Record every run in `crawl_runs` and its per-site counts in `source_health`.
+RUN_HISTORY_ENABLED = True
+# Name of the scheduled job a run belongs to (set by `scrapy schedule`; empty for runs by hand).
+RUN_HISTORY_JOB = ""
+# Unique key of the run (set by `scrapy schedule`; empty means a fresh random key).
+RUN_HISTORY_RUN_KEY = ""
+# Spider arguments to record, as a JSON object (empty: the `-a` options of the command line).
+RUN_HISTORY_ARGUMENTS = ""
+# `scrapy health`: earlier runs of a site its latest run is compared against.
+HEALTH_WINDOW = 7
+# `scrapy health`: earlier runs a site needs before it is judged at all.
+HEALTH_MIN_HISTORY = 3
+# `scrapy health`: flag a site whose latest run stored less than this fraction of its median.
+HEALTH_YIELD_DROP = 0.5
+# `scrapy health`: flag a site whose error rate rose by at least this much over its median (0..1).
+HEALTH_ERROR_RATE_JUMP = 0.3
+# `scrapy schedule`: the TOML job file (relative to the project root).
+SCHEDULE_CONFIG = "seeds/schedule.toml"
+# `scrapy schedule`: folder for each run's log file (relative to the project root).
+SCHEDULE_LOG_DIR = "logs/schedule"
 
 # --- Storage --------------------------------------------------------------------------------
 # SQLAlchemy URL of the database; empty means the SQLite file `newsfold.db` in the project root.
