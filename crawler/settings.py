@@ -69,6 +69,11 @@ EXTRACTION_MODE = "recall"
 # Keep tables found inside the article body.
 EXTRACTION_INCLUDE_TABLES = True
 
+# Worker processes extracting in parallel; None: one per core, 0: in the Scrapy process.
+EXTRACTION_WORKERS = None
+# Hard limit in seconds per document: a worker still busy after it is killed and replaced.
+EXTRACTION_TIMEOUT = 30.0
+
 # --- Grouping (near-duplicates and stories) ---------------------------------------------
 # MinHash permutations; stored with every signature, changing it needs a re-index.
 DEDUP_NUM_PERM = 128
