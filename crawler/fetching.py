@@ -4,11 +4,13 @@
   non-public addresses a crawler must not be steered into (SSRF).
 - `retry_after_seconds` and `backoff_delay`: how long to wait before retrying.
 - `is_newer`: whether a listing's change date means a stored article changed.
+- `user_agent_with_contact`: the User-Agent, always naming where to reach the operator.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -70,6 +72,15 @@ def backoff_delay(retry_number: int, base: float, maximum: float) -> float:
     if retry_number < 1 or base <= 0:
         return 0.0
     return float(min(maximum, base * 2 ** (retry_number - 1)))
+
+
+def user_agent_with_contact(user_agent: str, contact_url: str) -> str:
+    """`user_agent` with its `(+URL)` contact part set to `contact_url`."""
+    if contact_url in user_agent:
+        return user_agent
+    if re.search(r"\(\+[^)]*\)", user_agent):
+        return re.sub(r"\(\+[^)]*\)", f"(+{contact_url})", user_agent, count=1)
+    return f"{user_agent} (+{contact_url})".strip()
 
 
 def is_newer(listed: datetime | None, known: datetime | None) -> bool:

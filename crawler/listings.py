@@ -134,7 +134,9 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
     kind = _local(root.tag)
     if kind == "sitemapindex":
         locations = (_child_text(entry, "loc") for entry in _children(root, "sitemap"))
-        return SitemapDocument("sitemapindex", sitemaps=tuple(urljoin(base_url, loc) for loc in locations if loc))
+        return SitemapDocument(
+            "sitemapindex", sitemaps=tuple(urljoin(base_url, loc) for loc in locations if loc)
+        )
     if kind != "urlset":
         raise ListingError(f"not a sitemap: root element <{kind}>")
     articles = []
@@ -149,7 +151,9 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
                 url=urljoin(base_url, loc),
                 source="sitemap",
                 title=_child_text(news, "title") if news is not None else None,
-                published_at=parse_date(_child_text(news, "publication_date")) if news is not None else None,
+                published_at=parse_date(_child_text(news, "publication_date"))
+                if news is not None
+                else None,
                 updated_at=parse_date(_child_text(entry, "lastmod")),
                 language=_child_text(publication, "language") if publication is not None else None,
             )
@@ -208,7 +212,9 @@ def _xml_feed_entry(entry: etree._Element, base_url: str) -> ListedArticle | Non
         url=urljoin(base_url, url),
         source="feed",
         title=_child_text(entry, "title"),
-        published_at=parse_date(_child_text(entry, "published", "pubDate", "issued", "date", "created")),
+        published_at=parse_date(
+            _child_text(entry, "published", "pubDate", "issued", "date", "created")
+        ),
         updated_at=parse_date(_child_text(entry, "updated", "modified")),
         authors=tuple(dict.fromkeys(authors)),
     )
@@ -220,17 +226,17 @@ def _entry_link(entry: etree._Element) -> str | None:
         href = link.get("href")
         if href is not None:
             if link.get("rel", "alternate") == "alternate":
-                return href.strip()
+                return str(href).strip()
         elif link.text and link.text.strip():
-            return link.text.strip()
+            return str(link.text).strip()
     for guid in _children(entry, "guid"):
         if guid.get("isPermaLink", "true").lower() != "false" and guid.text:
-            text = guid.text.strip()
+            text = str(guid.text).strip()
             if text.startswith(("http://", "https://")):
                 return text
     for identifier in _children(entry, "id"):
         if identifier.text and identifier.text.strip().startswith(("http://", "https://")):
-            return identifier.text.strip()
+            return str(identifier.text).strip()
     return None
 
 
@@ -248,11 +254,15 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[ListedArticle]:
         url = item.get("url") or item.get("external_url")
         if not isinstance(url, str) or not url.strip():
             continue
-        raw_authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+        raw_authors = item.get("authors") or (
+            [item["author"]] if isinstance(item.get("author"), dict) else []
+        )
         authors = tuple(
             author["name"].strip()
             for author in raw_authors
-            if isinstance(author, dict) and isinstance(author.get("name"), str) and author["name"].strip()
+            if isinstance(author, dict)
+            and isinstance(author.get("name"), str)
+            and author["name"].strip()
         )
         title = item.get("title")
         articles.append(

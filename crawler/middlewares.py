@@ -3,7 +3,8 @@
 - `PrivateAddressGuard` refuses non-http(s) URLs and, unless `ALLOW_PRIVATE_ADDRESSES`,
   hosts resolving to loopback, private, link-local or cloud-metadata addresses. It sees
   every request, followed redirects and robots.txt included, records each refusal in
-  `rejects`, and records the redirects to other schemes that Scrapy declines to follow. Settings: `ALLOW_PRIVATE_ADDRESSES`, `DATABASE_URL`.
+  `rejects`, and records the redirects to other schemes that Scrapy declines to follow.
+  Settings: `ALLOW_PRIVATE_ADDRESSES`, `DATABASE_URL`.
   Stats: `guard/refused`, `rejects/<reason>`.
 - `IncrementalCrawlMiddleware` sends feeds and sitemaps with the validators of their
   last response (conditional GET), skips article URLs already stored unless their
@@ -11,6 +12,13 @@
   remembers where each fetched URL was stored. Settings: `CRAWL_INCREMENTAL`,
   `DATABASE_URL`. Stats: `incremental/skipped`, `incremental/refetched`,
   `incremental/not_modified`.
+- `SharedRobotsTxtMiddleware` is Scrapy's `RobotsTxtMiddleware` with every request that
+  waited for a site's robots.txt checked against it (in Scrapy 2.19 only the first
+  waiter gets the parser; the others see None and go through unchecked).
+  Settings: those of `RobotsTxtMiddleware`.
+- `ContactUserAgentMiddleware` is Scrapy's `UserAgentMiddleware` with the contact URL
+  always in the User-Agent, so `-s NEWSFOLD_CONTACT_URL=...` alone changes it.
+  Settings: `USER_AGENT`, `NEWSFOLD_CONTACT_URL`.
 - `BackoffRetryMiddleware` is Scrapy's `RetryMiddleware` that waits before each retry:
   what `Retry-After` asks for, else exponential backoff. Settings: those of
   `RetryMiddleware`, `RETRY_BACKOFF_BASE`, `RETRY_BACKOFF_MAX`, `RETRY_AFTER_MAX`.
@@ -30,16 +38,27 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.downloadermiddlewares.useragent import UserAgentMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
-from crawler.fetching import backoff_delay, forbidden_address, is_newer, retry_after_seconds
-from crawler.urls import WEB_SCHEMES, canonicalize_url
+from crawler.fetching import (
+    backoff_delay,
+    forbidden_address,
+    is_newer,
+    retry_after_seconds,
+    user_agent_with_contact,
+)
+from crawler.urls import WEB_SCHEMES, canonicalize_url, is_web_url
 from pipelines.database_settings import database_url_from_settings
 from storage.crawl_state import CrawlStateRepository, Validators
 from storage.database import Database
@@ -67,7 +86,9 @@ class RequestRefused(IgnoreRequest):
 class PrivateAddressGuard:
     """Refuses requests that could reach the crawler's own network (SSRF)."""
 
-    def __init__(self, allow_private_addresses: bool, database_url: str, stats: StatsCollector) -> None:
+    def __init__(
+        self, allow_private_addresses: bool, database_url: str, stats: StatsCollector
+    ) -> None:
         self.allow_private_addresses = allow_private_addresses
         self.database_url = database_url
         self.stats = stats
@@ -100,7 +121,11 @@ class PrivateAddressGuard:
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
         if parts.scheme.lower() not in WEB_SCHEMES:
-            self.refuse(request.url, "forbidden_scheme", f"scheme {parts.scheme or '(none)'!r} is not http or https")
+            self.refuse(
+                request.url,
+                "forbidden_scheme",
+                f"scheme {parts.scheme or '(none)'!r} is not http or https",
+            )
         host = parts.hostname
         if not host:
             self.refuse(request.url, "forbidden_scheme", "URL has no host")
@@ -121,7 +146,9 @@ class PrivateAddressGuard:
             target = urljoin(request.url, location.decode("latin-1").strip())
             scheme = urlsplit(target).scheme.lower()
             if scheme not in WEB_SCHEMES:
-                self.refuse(target, "forbidden_scheme", f"redirect from {request.url} to scheme {scheme!r}")
+                self.refuse(
+                    target, "forbidden_scheme", f"redirect from {request.url} to scheme {scheme!r}"
+                )
         return response
 
     async def _resolve(self, host: str) -> str | None:
@@ -135,7 +162,7 @@ class PrivateAddressGuard:
         from twisted.internet import reactor
 
         try:
-            address: str = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[attr-defined]
+            address: str = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
         except DNSLookupError:
             return None
         return address
@@ -200,7 +227,8 @@ class IncrementalCrawlMiddleware:
             if etag or last_modified:
                 self.state.keep_listing_validators(request.url, Validators(etag, last_modified))
         elif role == "article" and request.meta.get(REFETCH) and 200 <= response.status < 300:
-            if self.state.keep_revision(request.meta.get(REQUESTED_URL, request.url), "listing_changed"):
+            requested = request.meta.get(REQUESTED_URL, request.url)
+            if self.state.keep_revision(requested, "listing_changed"):
                 self.stats.inc_value("incremental/revisions")
         return response
 
@@ -235,10 +263,44 @@ class IncrementalCrawlMiddleware:
         if is_newer(changed_at, page.listed_changed_at or page.fetched_at):
             request.meta[REFETCH] = True
             self.stats.inc_value("incremental/refetched")
-            logger.info("Fetching %s again: its listing says it changed at %s", request.url, changed_at)
+            logger.info(
+                "Fetching %s again: its listing says it changed at %s", request.url, changed_at
+            )
             return
         self.stats.inc_value("incremental/skipped")
         raise IgnoreRequest(f"already stored: {request.url}")
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware whose parser reaches every request that waited for it."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        parser = await super().robot_parser(request)
+        if parser is not None:
+            return parser
+        # Awaiting the shared Deferred hands its result to the first waiter only; by now
+        # the parser (or None, when robots.txt could not be fetched) is stored by host.
+        stored = self._parsers.get(urlparse_cached(request).netloc)
+        return None if isinstance(stored, Deferred) else stored
+
+
+class ContactUserAgentMiddleware(UserAgentMiddleware):
+    """Sends a User-Agent naming `NEWSFOLD_CONTACT_URL`, where site operators reach us."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        contact_url = str(crawler.settings.get("NEWSFOLD_CONTACT_URL") or "")
+        if not is_web_url(contact_url):
+            raise ValueError(
+                f"NEWSFOLD_CONTACT_URL must be an http(s) URL where site operators can reach "
+                f"whoever runs the crawl, not {contact_url!r}"
+            )
+        user_agent = user_agent_with_contact(
+            str(crawler.settings.get("USER_AGENT") or "newsfold"), contact_url
+        )
+        middleware = cls(user_agent)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
 
 
 class BackoffRetryMiddleware(RetryMiddleware):
@@ -299,7 +361,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
     def _backoff(self, retry: Request) -> float:
-        return backoff_delay(int(retry.meta.get("retry_times", 1)), self.backoff_base, self.backoff_max)
+        return backoff_delay(
+            int(retry.meta.get("retry_times", 1)), self.backoff_base, self.backoff_max
+        )
 
     async def _wait(self, seconds: float) -> None:
         if seconds <= 0:
@@ -309,7 +373,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         from twisted.internet import reactor
         from twisted.internet.task import deferLater
 
-        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -70,7 +70,11 @@ def canonicalize_url(url: str) -> str:
         credentials = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{credentials}@{netloc}"
     query = urlencode(
-        [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_parameter(name)]
+        [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not is_tracking_parameter(name)
+        ]
     )
     rebuilt = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
     return w3lib_canonicalize_url(rebuilt, keep_fragments=False)

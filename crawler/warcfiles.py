@@ -54,7 +54,9 @@ def iter_warc_files(root: Path) -> Iterator[Path]:
     if root.is_file():
         yield root
         return
-    yield from sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(WARC_SUFFIXES))
+    yield from sorted(
+        p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(WARC_SUFFIXES)
+    )
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,17 @@ def _capture(record: object, max_bytes: int) -> WarcCapture | SkippedRecord:
     if missing > 0:
         return _with_problem(capture, "truncated", f"record ends {missing} bytes early", body)
     return WarcCapture(
-        capture.target_uri, capture.captured_at, body, capture.content_type, capture.declared_charset
+        capture.target_uri,
+        capture.captured_at,
+        body,
+        capture.content_type,
+        capture.declared_charset,
     )
 
 
-def _with_problem(capture: WarcCapture, problem: str, detail: str, body: bytes = b"") -> WarcCapture:
+def _with_problem(
+    capture: WarcCapture, problem: str, detail: str, body: bytes = b""
+) -> WarcCapture:
     return WarcCapture(
         capture.target_uri,
         capture.captured_at,

@@ -74,7 +74,9 @@ class WebSpider(Spider):
         self.targets = self.check_arguments(url=url, path=path)
 
     @classmethod
-    def check_arguments(cls, url: str | None = None, path: str | None = None, **_other: Any) -> list[str]:
+    def check_arguments(
+        cls, url: str | None = None, path: str | None = None, **_other: Any
+    ) -> list[str]:
         """The canonical start URLs; raises UsageError for a missing or bad argument."""
         if url and path:
             raise UsageError(f"spider {cls.name!r} takes {cls.usage}, not both")
@@ -83,7 +85,9 @@ class WebSpider(Spider):
                 raise UsageError(f"not an http(s) URL: {url!r}")
             urls = [url]
         elif path or cls.default_seed_file:
-            seed_file = Path(path).expanduser() if path else PROJECT_ROOT / str(cls.default_seed_file)
+            seed_file = (
+                Path(path).expanduser() if path else PROJECT_ROOT / str(cls.default_seed_file)
+            )
             urls = read_url_list(seed_file)
         else:
             raise UsageError(f"spider {cls.name!r} needs {cls.usage}")
@@ -119,14 +123,22 @@ class WebSpider(Spider):
     def parse_article(self, response: Response) -> Iterator[ArticleItem | Request]:
         """The article item of a fetched page, or a request for the page an AMP page stands for."""
         assert self.crawler.stats is not None
-        is_html = isinstance(response, TextResponse) and b"html" in (response.headers.get(b"Content-Type") or b"html")
+        is_html = isinstance(response, TextResponse) and b"html" in (
+            response.headers.get(b"Content-Type") or b"html"
+        )
         declared = response.xpath(_CANONICAL_LINK).get() if is_html else None
         is_amp = is_html and is_amp_page(response.body)
         resolution = resolve_canonical(response.url, declared, is_amp)
         if resolution.fetch_url is not None and not response.meta.get(_AMP_HOPS):
             self.crawler.stats.inc_value("web/amp_resolved")
-            meta = {key: response.meta[key] for key in (ROLE, CHANGED_AT, HINTS, REQUESTED_URL) if key in response.meta}
-            yield Request(resolution.fetch_url, callback=self.parse_article, meta={**meta, _AMP_HOPS: 1})
+            meta = {
+                key: response.meta[key]
+                for key in (ROLE, CHANGED_AT, HINTS, REQUESTED_URL)
+                if key in response.meta
+            }
+            yield Request(
+                resolution.fetch_url, callback=self.parse_article, meta={**meta, _AMP_HOPS: 1}
+            )
             return
         self.crawler.stats.inc_value("web/articles_fetched")
         now = datetime.now(UTC)

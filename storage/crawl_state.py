@@ -11,6 +11,7 @@ Tables:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,7 +52,9 @@ class ArticleRevision(Base):
     __tablename__ = "article_revisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str] = mapped_column(String(2048), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -146,16 +149,19 @@ class CrawlStateRepository:
             )
             return True
 
-    def _upsert(self, table: type[Base], values: dict[str, object], key: Mapped[str]) -> None:
+    def _upsert(self, table: type[Base], values: Mapping[str, object], key: Mapped[str]) -> None:
         dialect = self.database.engine.dialect.name
         if dialect == "postgresql":
             statement = postgresql.insert(table).values(**values)
         elif dialect == "sqlite":
             statement = sqlite.insert(table).values(**values)  # type: ignore[assignment]
         else:
-            raise ValueError(f"DATABASE_URL: unsupported database {dialect!r} (use sqlite or postgresql)")
+            raise ValueError(
+                f"DATABASE_URL: unsupported database {dialect!r} (use sqlite or postgresql)"
+            )
         statement = statement.on_conflict_do_update(
-            index_elements=[key], set_={name: statement.excluded[name] for name in values if name != "url"}
+            index_elements=[key],
+            set_={name: statement.excluded[name] for name in values if name != "url"},
         )
         with self.database.sessions.begin() as session:
             session.execute(statement)

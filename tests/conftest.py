@@ -117,6 +117,8 @@ class Route:
     status: int = 200
     etag: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Answer the first N requests with 503 and `Retry-After: 1`.
+    unavailable_first: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,10 @@ class LocalSite:
 
     def answer(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         route = self.routes.get(path) or self.routes.get(urlsplit(path).path)
+        if route is not None and self.count(path) < route.unavailable_first:
+            with self._lock:
+                self.requests.append(SeenRequest("GET", path, headers, 503))
+            return 503, {"Content-Type": "text/plain", "Retry-After": "1"}, b"busy"
         if route is None:
             status, response_headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
         else:

@@ -23,8 +23,10 @@ DISALLOWED_PAGE = "0064"
 
 def rss(site: LocalSite, ids: list[str]) -> str:
     items = "".join(
-        f"<item><title>Feed title {i}</title><link>{site.url(f'/news/{i}.html')}?utm_source=rss&amp;utm_medium=feed</link>"
-        f"<pubDate>Mon, 06 Jan 2025 10:00:00 GMT</pubDate><dc:creator>Feed Author</dc:creator></item>"
+        f"<item><title>Feed title {i}</title>"
+        f"<link>{site.url(f'/news/{i}.html')}?utm_source=rss&amp;utm_medium=feed</link>"
+        "<pubDate>Mon, 06 Jan 2025 10:00:00 GMT</pubDate>"
+        "<dc:creator>Feed Author</dc:creator></item>"
         for i in ids
     )
     return (
@@ -35,8 +37,10 @@ def rss(site: LocalSite, ids: list[str]) -> str:
 
 def atom(site: LocalSite, ids: list[str]) -> str:
     entries = "".join(
-        f'<entry><title>Atom {i}</title><link rel="alternate" href="{site.url(f"/news/{i}.html")}#top"/>'
-        f"<id>urn:{i}</id><updated>2025-01-06T10:00:00Z</updated><author><name>A. Writer</name></author></entry>"
+        f"<entry><title>Atom {i}</title>"
+        f'<link rel="alternate" href="{site.url(f"/news/{i}.html")}#top"/>'
+        f"<id>urn:{i}</id><updated>2025-01-06T10:00:00Z</updated>"
+        "<author><name>A. Writer</name></author></entry>"
         for i in ids
     )
     return f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{entries}</feed>'
@@ -74,14 +78,29 @@ def news_site(local_site: LocalSite, tmp_path: Path) -> LocalSite:
     for file_id in {*FEED_PAGES, *SITEMAP_PAGES}:
         local_site.add(f"/news/{file_id}.html", wcxb_page(file_id)[0])
     local_site.add(f"/private/{DISALLOWED_PAGE}.html", wcxb_page(DISALLOWED_PAGE)[0])
-    local_site.add("/robots.txt", f"User-agent: *\nDisallow: /private/\nSitemap: {local_site.url('/sitemap_index.xml')}\n",
-                   content_type="text/plain")
-    local_site.add("/feeds/rss.xml", rss(local_site, ["0014", "0015"]), content_type="application/rss+xml",
-                   etag='"rss-v1"')
-    local_site.add("/feeds/atom.xml", atom(local_site, ["0043", "0052"]), content_type="application/atom+xml",
-                   etag='"atom-v1"')
-    local_site.add("/feeds/feed.json", json_feed(local_site, ["/news/0061.html", f"/private/{DISALLOWED_PAGE}.html"]),
-                   content_type="application/feed+json", etag='"json-v1"')
+    local_site.add(
+        "/robots.txt",
+        f"User-agent: *\nDisallow: /private/\nSitemap: {local_site.url('/sitemap_index.xml')}\n",
+        content_type="text/plain",
+    )
+    local_site.add(
+        "/feeds/rss.xml",
+        rss(local_site, ["0014", "0015"]),
+        content_type="application/rss+xml",
+        etag='"rss-v1"',
+    )
+    local_site.add(
+        "/feeds/atom.xml",
+        atom(local_site, ["0043", "0052"]),
+        content_type="application/atom+xml",
+        etag='"atom-v1"',
+    )
+    local_site.add(
+        "/feeds/feed.json",
+        json_feed(local_site, ["/news/0061.html", f"/private/{DISALLOWED_PAGE}.html"]),
+        content_type="application/feed+json",
+        etag='"json-v1"',
+    )
     local_site.add(
         "/sitemap_index.xml",
         '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -100,7 +119,10 @@ def rows(tmp_path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 def article_paths(site: LocalSite, tmp_path: Path) -> list[str]:
-    return sorted(str(url).removeprefix(site.base_url) for (url,) in rows(tmp_path, "SELECT url FROM articles"))
+    return sorted(
+        str(url).removeprefix(site.base_url)
+        for (url,) in rows(tmp_path, "SELECT url FROM articles")
+    )
 
 
 def test_feeds_store_every_listed_article_once_and_obey_robots(
@@ -114,6 +136,21 @@ def test_feeds_store_every_listed_article_once_and_obey_robots(
         assert news_site.count(f"/news/{file_id}.html") == 1
     assert all("utm_" not in path for path in news_site.paths())
     assert news_site.requests[0].headers["user-agent"].startswith("newsfold/")
+
+
+def test_robots_txt_holds_for_every_request_waiting_on_it(
+    local_site: LocalSite, run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
+    local_site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    paths = [f"/private/{n}.html" for n in range(6)]
+    for path in paths:
+        local_site.add(path, wcxb_page("0014")[0])
+    seeds = tmp_path / "urls.txt"
+    seeds.write_text("".join(f"{local_site.url(path)}\n" for path in paths))
+
+    run_crawl("urls", f"path={seeds}")
+
+    assert local_site.paths() == ["/robots.txt"]
 
 
 def test_second_feeds_run_gets_304_and_fetches_no_stored_article(
@@ -179,7 +216,8 @@ def test_amp_page_resolves_to_its_canonical_page(
     local_site.add("/news/0015.html", wcxb_page("0015")[0])
     local_site.add(
         "/amp/0015.html",
-        '<!doctype html><html amp lang="en"><head><link rel="canonical" href="/news/0015.html"></head>'
+        '<!doctype html><html amp lang="en"><head>'
+        '<link rel="canonical" href="/news/0015.html"></head>'
         "<body><p>Short AMP version.</p></body></html>",
     )
     seeds = tmp_path / "urls.txt"
@@ -197,12 +235,45 @@ def test_private_addresses_are_refused_and_recorded(
 ) -> None:
     local_site.add("/news/0014.html", wcxb_page("0014")[0])
 
-    run_crawl("urls", f"url={local_site.url('/news/0014.html')}", settings={"ALLOW_PRIVATE_ADDRESSES": "false"})
+    run_crawl(
+        "urls",
+        f"url={local_site.url('/news/0014.html')}",
+        settings={"ALLOW_PRIVATE_ADDRESSES": "false"},
+    )
 
     assert local_site.paths() == []
     rejects = rows(tmp_path, "SELECT url, reason, detail FROM rejects")
-    assert [(url, reason) for url, reason, _ in rejects] == [(local_site.url("/news/0014.html"), "private_address")]
+    assert [(url, reason) for url, reason, _ in rejects] == [
+        (local_site.url("/news/0014.html"), "private_address")
+    ]
     assert "loopback" in str(rejects[0][2])
+
+
+def test_retry_after_is_honoured_then_the_page_is_stored(
+    local_site: LocalSite, run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
+    local_site.add("/news/0014.html", wcxb_page("0014")[0], unavailable_first=1)
+
+    result = run_crawl("urls", f"url={local_site.url('/news/0014.html')}")
+
+    assert local_site.statuses("/news/0014.html") == [503, 200]
+    assert article_paths(local_site, tmp_path) == ["/news/0014.html"]
+    assert "'retry/backoff_wait': 1" in result.stderr
+
+
+def test_contact_url_setting_reaches_the_user_agent(
+    local_site: LocalSite, run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
+    local_site.add("/news/0014.html", wcxb_page("0014")[0])
+
+    run_crawl(
+        "urls",
+        f"url={local_site.url('/news/0014.html')}",
+        settings={"NEWSFOLD_CONTACT_URL": "https://ops.example/crawler"},
+    )
+
+    agents = {seen.headers["user-agent"] for seen in local_site.requests}
+    assert agents == {"newsfold/0.1 (+https://ops.example/crawler)"}
 
 
 def test_redirect_to_another_scheme_is_refused_and_recorded(
@@ -212,5 +283,7 @@ def test_redirect_to_another_scheme_is_refused_and_recorded(
 
     run_crawl("urls", f"url={local_site.url('/go')}")
 
-    assert rows(tmp_path, "SELECT url, reason FROM rejects") == [("file:///etc/passwd", "forbidden_scheme")]
+    assert rows(tmp_path, "SELECT url, reason FROM rejects") == [
+        ("file:///etc/passwd", "forbidden_scheme")
+    ]
     assert rows(tmp_path, "SELECT count(*) FROM articles") == [(0,)]

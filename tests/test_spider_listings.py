@@ -12,7 +12,13 @@ from scrapy.exceptions import UsageError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.fetching import backoff_delay, forbidden_address, is_newer, retry_after_seconds
+from crawler.fetching import (
+    backoff_delay,
+    forbidden_address,
+    is_newer,
+    retry_after_seconds,
+    user_agent_with_contact,
+)
 from crawler.items import ArticleItem
 from crawler.listings import ListingError, parse_date, parse_feed, parse_sitemap
 from crawler.middlewares import CHANGED_AT, HINTS, ROLE
@@ -25,8 +31,10 @@ BASE = "https://news.example/feed"
 RSS2 = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
 <item><title>First</title><link>https://news.example/a?utm_source=rss</link>
-<pubDate>Tue, 07 Jan 2025 09:30:00 +0100</pubDate><author>desk@news.example (Ann Lee)</author></item>
-<item><title>Guid only</title><guid isPermaLink="true">https://news.example/b</guid><dc:creator>Bo Chen</dc:creator></item>
+<pubDate>Tue, 07 Jan 2025 09:30:00 +0100</pubDate>
+<author>desk@news.example (Ann Lee)</author></item>
+<item><title>Guid only</title><guid isPermaLink="true">https://news.example/b</guid>
+<dc:creator>Bo Chen</dc:creator></item>
 <item><title>No link</title><guid isPermaLink="false">123</guid></item>
 </channel></rss>"""
 
@@ -52,7 +60,8 @@ JSON_FEED = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "T", "l
 {"id": "2", "external_url": "https://other.example/g"}, {"id": "3"}]}"""
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!DOCTYPE lolz [<!ENTITY lol "lol">
+<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
 <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
 <rss version="2.0"><channel><item><title>&lol4;</title><link>https://news.example/h</link></item></channel></rss>"""
@@ -98,7 +107,10 @@ def test_atom_prefers_the_alternate_link_and_keeps_updated() -> None:
 def test_json_feed() -> None:
     first, second = parse_feed(JSON_FEED, BASE)
     assert (first.url, first.title, first.authors, first.language) == (
-        "https://news.example/f", "JSON item", ("Ida Jung",), "de"
+        "https://news.example/f",
+        "JSON item",
+        ("Ida Jung",),
+        "de",
     )
     assert second.url == "https://other.example/g"
 
@@ -111,7 +123,7 @@ def test_entities_are_never_expanded(document: bytes) -> None:
     assert entry.url.startswith("https://news.example/")
 
 
-@pytest.mark.parametrize("document", [b"", b"<html><body>not a feed</body></html>", b"{\"no\": 1}"])
+@pytest.mark.parametrize("document", [b"", b"<html><body>not a feed</body></html>", b'{"no": 1}'])
 def test_not_a_feed(document: bytes) -> None:
     with pytest.raises(ListingError):
         parse_feed(document, BASE)
@@ -129,7 +141,12 @@ def test_news_sitemap_fields() -> None:
     )
     assert document.kind == "urlset"
     (entry,) = document.articles
-    assert (entry.url, entry.title, entry.language, entry.source) == ("https://news.example/j", "Titre", "fr", "sitemap")
+    assert (entry.url, entry.title, entry.language, entry.source) == (
+        "https://news.example/j",
+        "Titre",
+        "fr",
+        "sitemap",
+    )
     assert entry.published_at == datetime(2025, 1, 8, 5, 0, tzinfo=UTC)
     assert entry.updated_at == datetime(2025, 1, 9, tzinfo=UTC)
     assert entry.hints()["date_source"] == "sitemap"
@@ -194,6 +211,18 @@ def test_backoff_doubles_up_to_the_cap() -> None:
     assert backoff_delay(3, 0.0, 5.0) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("user_agent", "expected"),
+    [
+        ("newsfold/0.1 (+https://old.example)", "newsfold/0.1 (+https://ops.example/bot)"),
+        ("newsfold/0.1", "newsfold/0.1 (+https://ops.example/bot)"),
+        ("newsfold/0.1 (+https://ops.example/bot)", "newsfold/0.1 (+https://ops.example/bot)"),
+    ],
+)
+def test_user_agent_names_the_contact_url(user_agent: str, expected: str) -> None:
+    assert user_agent_with_contact(user_agent, "https://ops.example/bot") == expected
+
+
 def test_is_newer() -> None:
     day = datetime(2025, 1, 7, tzinfo=UTC)
     assert is_newer(datetime(2025, 1, 8, tzinfo=UTC), day)
@@ -232,7 +261,9 @@ def test_sitemap_callback_inflates_gzip_and_follows_an_index() -> None:
         b"<sitemap><loc>https://news.example/news.xml?utm_source=x</loc></sitemap></sitemapindex>"
     )
     response = Response(
-        "https://news.example/sitemap.xml.gz", body=index, request=Request("https://news.example/sitemap.xml.gz")
+        "https://news.example/sitemap.xml.gz",
+        body=index,
+        request=Request("https://news.example/sitemap.xml.gz"),
     )
     (request,) = list(spider.parse_sitemap(response))  # type: ignore[attr-defined]
     assert isinstance(request, Request)
@@ -247,7 +278,9 @@ def test_article_callback_builds_the_item_from_the_response() -> None:
         "https://news.example/a?utm_medium=x",
         body=body,
         headers={"Content-Type": "text/html; charset=ISO-8859-1"},
-        request=Request("https://news.example/a", meta={HINTS: {"title": "T", "title_source": "feed"}}),
+        request=Request(
+            "https://news.example/a", meta={HINTS: {"title": "T", "title_source": "feed"}}
+        ),
     )
     (item,) = list(spider.parse_article(response))  # type: ignore[attr-defined]
     assert isinstance(item, ArticleItem)

@@ -19,6 +19,7 @@ from crawler.middlewares import (
     REFETCH,
     ROLE,
     BackoffRetryMiddleware,
+    ContactUserAgentMiddleware,
     IncrementalCrawlMiddleware,
     PrivateAddressGuard,
     RequestRefused,
@@ -45,7 +46,9 @@ def database(tmp_path: Path) -> Database:
     return database
 
 
-def open_guard(database: Database, stats: MemoryStatsCollector, allow: bool = False) -> PrivateAddressGuard:
+def open_guard(
+    database: Database, stats: MemoryStatsCollector, allow: bool = False
+) -> PrivateAddressGuard:
     guard = PrivateAddressGuard(allow, database.url, stats)
     guard.spider_opened(_Spider())
     return guard
@@ -78,7 +81,9 @@ def test_guard_refuses_private_addresses_and_records_them(
     assert stats.get_value("rejects/private_address") == 1
 
 
-def test_guard_lets_private_addresses_through_when_allowed(database: Database, stats: MemoryStatsCollector) -> None:
+def test_guard_lets_private_addresses_through_when_allowed(
+    database: Database, stats: MemoryStatsCollector
+) -> None:
     guard = open_guard(database, stats, allow=True)
     assert asyncio.run(guard.process_request(Request("http://127.0.0.1:8000/a"))) is None
     assert rejects(database) == []
@@ -94,10 +99,14 @@ def test_guard_refuses_other_schemes_whatever_the_setting(
     assert rejects(database) == [("file:///etc/passwd", "forbidden_scheme")]
 
 
-def test_guard_records_a_redirect_to_another_scheme(database: Database, stats: MemoryStatsCollector) -> None:
+def test_guard_records_a_redirect_to_another_scheme(
+    database: Database, stats: MemoryStatsCollector
+) -> None:
     guard = open_guard(database, stats)
     request = Request("https://news.example/go")
-    response = Response(request.url, status=302, headers={"Location": "ftp://files.example/x"}, request=request)
+    response = Response(
+        request.url, status=302, headers={"Location": "ftp://files.example/x"}, request=request
+    )
     with pytest.raises(IgnoreRequest):
         guard.process_response(request, response)
     assert rejects(database) == [("ftp://files.example/x", "forbidden_scheme")]
@@ -136,7 +145,9 @@ def test_stored_article_is_skipped_unless_its_listing_changed(
     with pytest.raises(IgnoreRequest):
         middleware.process_request(article_request("https://news.example/a?utm_source=x", None))
     with pytest.raises(IgnoreRequest):
-        middleware.process_request(article_request("https://news.example/a", datetime(2025, 1, 9, tzinfo=UTC)))
+        middleware.process_request(
+            article_request("https://news.example/a", datetime(2025, 1, 9, tzinfo=UTC))
+        )
     changed = article_request("https://news.example/a", datetime(2025, 1, 11, tzinfo=UTC))
     middleware.process_request(changed)
     assert changed.meta[REFETCH] is True
@@ -145,13 +156,17 @@ def test_stored_article_is_skipped_unless_its_listing_changed(
     assert fresh.meta[REFETCH] is False
     assert stats.get_value("incremental/skipped") == 2
 
-    middleware.process_response(changed, Response(changed.url, body=b"<html>new</html>", request=changed))
+    middleware.process_response(
+        changed, Response(changed.url, body=b"<html>new</html>", request=changed)
+    )
     with database.sessions() as session:
         revisions = [(r.url, r.text, r.reason) for r in session.scalars(select(ArticleRevision))]
     assert revisions == [("https://news.example/a", "old text", "listing_changed")]
 
 
-def test_listing_validators_make_a_conditional_get(database: Database, stats: MemoryStatsCollector) -> None:
+def test_listing_validators_make_a_conditional_get(
+    database: Database, stats: MemoryStatsCollector
+) -> None:
     middleware = open_incremental(database, stats)
     feed = "https://news.example/feed.xml"
     first = Request(feed, meta={ROLE: "listing"})
@@ -159,7 +174,11 @@ def test_listing_validators_make_a_conditional_get(database: Database, stats: Me
     assert b"If-None-Match" not in first.headers
     middleware.process_response(
         first,
-        Response(feed, headers={"ETag": '"v1"', "Last-Modified": "Tue, 07 Jan 2025 09:00:00 GMT"}, request=first),
+        Response(
+            feed,
+            headers={"ETag": '"v1"', "Last-Modified": "Tue, 07 Jan 2025 09:00:00 GMT"},
+            request=first,
+        ),
     )
     assert CrawlStateRepository(database).listing_validators(feed) == Validators(
         '"v1"', "Tue, 07 Jan 2025 09:00:00 GMT"
@@ -190,3 +209,10 @@ def test_retry_after_longer_than_the_limit_gives_up() -> None:
     response = Response(request.url, status=429, headers={"Retry-After": "3600"}, request=request)
     assert asyncio.run(middleware.process_response(request, response)) is response
     assert crawler.stats.get_value("retry/retry_after_too_long") == 1
+
+
+def test_contact_url_must_be_a_web_url() -> None:
+    with pytest.raises(ValueError, match="NEWSFOLD_CONTACT_URL"):
+        ContactUserAgentMiddleware.from_crawler(
+            get_crawler(_Spider, {"NEWSFOLD_CONTACT_URL": "call me"})
+        )

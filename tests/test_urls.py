@@ -19,7 +19,10 @@ from crawler.urls import canonicalize_url, is_amp_page, is_web_url, resolve_cano
         ("https://example.com:8443/a", "https://example.com:8443/a"),
         ("https://example.com", "https://example.com/"),
         ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
-        ("https://example.com/a?UTM_Campaign=x&ns_mchannel=rss&at_medium=social", "https://example.com/a"),
+        (
+            "https://example.com/a?UTM_Campaign=x&ns_mchannel=rss&at_medium=social",
+            "https://example.com/a",
+        ),
         ("  https://example.com/a?xtor=RSS-1&mc_cid=9  ", "https://example.com/a"),
         ("https://example.com/caf%c3%a9", "https://example.com/caf%C3%A9"),
         ("https://example.com./a", "https://example.com/a"),
@@ -30,7 +33,10 @@ def test_canonicalize_url(raw: str, canonical: str) -> None:
 
 
 def test_canonicalize_keeps_article_identifying_parameters() -> None:
-    assert canonicalize_url("https://example.com/story.php?id=42&page=2") == "https://example.com/story.php?id=42&page=2"
+    assert (
+        canonicalize_url("https://example.com/story.php?id=42&page=2")
+        == "https://example.com/story.php?id=42&page=2"
+    )
 
 
 def test_canonicalize_is_idempotent() -> None:
@@ -38,14 +44,18 @@ def test_canonicalize_is_idempotent() -> None:
     assert canonicalize_url(once) == once
 
 
-@pytest.mark.parametrize("url", ["mailto:desk@example.com", "file:///etc/passwd", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["mailto:desk@example.com", "file:///etc/passwd", "javascript:alert(1)"]
+)
 def test_non_web_urls_are_left_for_the_guard(url: str) -> None:
     assert canonicalize_url(url) == url
     assert not is_web_url(url)
 
 
 def test_same_site_canonical_link_renames_the_page() -> None:
-    resolution = resolve_canonical("https://www.example.com/print/1?ref=x", "https://example.com/news/1", is_amp=False)
+    resolution = resolve_canonical(
+        "https://www.example.com/print/1?ref=x", "https://example.com/news/1", is_amp=False
+    )
     assert resolution.store_url == "https://example.com/news/1"
     assert resolution.fetch_url is None
 
@@ -56,12 +66,16 @@ def test_relative_canonical_link_is_resolved_against_the_page() -> None:
 
 
 def test_cross_site_canonical_link_keeps_the_syndicated_copy_where_it_is() -> None:
-    resolution = resolve_canonical("https://paper.example/wire/1", "https://wire.example/story/1", is_amp=False)
+    resolution = resolve_canonical(
+        "https://paper.example/wire/1", "https://wire.example/story/1", is_amp=False
+    )
     assert resolution.store_url == "https://paper.example/wire/1"
 
 
 def test_amp_page_is_swapped_for_its_canonical_page() -> None:
-    resolution = resolve_canonical("https://amp.example.com/a.amp", "https://www.example.com/a", is_amp=True)
+    resolution = resolve_canonical(
+        "https://amp.example.com/a.amp", "https://www.example.com/a", is_amp=True
+    )
     assert resolution.fetch_url == "https://www.example.com/a"
     assert resolution.store_url == "https://www.example.com/a"
 

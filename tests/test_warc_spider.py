@@ -33,10 +33,16 @@ def response_record(
     writer: WARCWriter, uri: str, body: bytes, content_type: str, date: str, status: str = "200 OK"
 ) -> object:
     http_headers = StatusAndHeaders(
-        status, [("Content-Type", content_type), ("Content-Length", str(len(body)))], protocol="HTTP/1.1"
+        status,
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+        protocol="HTTP/1.1",
     )
     return writer.create_warc_record(
-        uri, "response", payload=io.BytesIO(body), http_headers=http_headers, warc_headers_dict={"WARC-Date": date}
+        uri,
+        "response",
+        payload=io.BytesIO(body),
+        http_headers=http_headers,
+        warc_headers_dict={"WARC-Date": date},
     )
 
 
@@ -48,37 +54,76 @@ def write_archive(path: Path, compress: bool) -> None:
     writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test"}))
     for n, topic in enumerate(("Harbour", "Railway")):
         uri = f"https://news.example/{topic.lower()}?utm_source=feed"
-        request_headers = StatusAndHeaders("GET /x HTTP/1.1", [("Host", "news.example")], is_http_request=True)
+        request_headers = StatusAndHeaders(
+            "GET /x HTTP/1.1", [("Host", "news.example")], is_http_request=True
+        )
         writer.write_record(writer.create_warc_record(uri, "request", http_headers=request_headers))
         writer.write_record(
-            response_record(writer, uri, article_html(topic), "text/html; charset=utf-8", f"2025-01-0{n + 1}T10:00:00Z")
+            response_record(
+                writer,
+                uri,
+                article_html(topic),
+                "text/html; charset=utf-8",
+                f"2025-01-0{n + 1}T10:00:00Z",
+            )
         )
     writer.write_record(
         writer.create_warc_record(
-            "https://news.example/harbour", "metadata", payload=io.BytesIO(b"fetchTimeMs: 12\n"),
+            "https://news.example/harbour",
+            "metadata",
+            payload=io.BytesIO(b"fetchTimeMs: 12\n"),
             warc_content_type="application/warc-fields",
         )
     )
-    revisit_headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    revisit_headers = StatusAndHeaders(
+        "200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"
+    )
     writer.write_record(
         writer.create_revisit_record(
-            "https://news.example/harbour-again", "sha1:AAAA", "https://news.example/harbour",
-            "2025-01-01T10:00:00Z", http_headers=revisit_headers,
+            "https://news.example/harbour-again",
+            "sha1:AAAA",
+            "https://news.example/harbour",
+            "2025-01-01T10:00:00Z",
+            http_headers=revisit_headers,
         )
     )
-    writer.write_record(response_record(writer, "https://news.example/logo.png", b"\x89PNG" + bytes(300),
-                                        "image/png", "2025-01-03T10:00:00Z"))
-    writer.write_record(response_record(writer, "https://news.example/gone", b"<html>gone</html>",
-                                        "text/html", "2025-01-03T10:00:00Z", status="404 Not Found"))
+    writer.write_record(
+        response_record(
+            writer,
+            "https://news.example/logo.png",
+            b"\x89PNG" + bytes(300),
+            "image/png",
+            "2025-01-03T10:00:00Z",
+        )
+    )
+    writer.write_record(
+        response_record(
+            writer,
+            "https://news.example/gone",
+            b"<html>gone</html>",
+            "text/html",
+            "2025-01-03T10:00:00Z",
+            status="404 Not Found",
+        )
+    )
     complete = buffer.tell()
-    writer.write_record(response_record(writer, "https://news.example/cut", article_html("Cut"),
-                                        "text/html", "2025-01-04T10:00:00Z"))
+    writer.write_record(
+        response_record(
+            writer,
+            "https://news.example/cut",
+            article_html("Cut"),
+            "text/html",
+            "2025-01-04T10:00:00Z",
+        )
+    )
     data = buffer.getvalue()
     path.write_bytes(data[: complete + (len(data) - complete) // 2])
 
 
 @pytest.mark.parametrize("compress", [True, False])
-def test_iter_captures_keeps_html_responses_and_flags_the_cut_record(tmp_path: Path, compress: bool) -> None:
+def test_iter_captures_keeps_html_responses_and_flags_the_cut_record(
+    tmp_path: Path, compress: bool
+) -> None:
     archive = tmp_path / ("a.warc.gz" if compress else "a.warc")
     write_archive(archive, compress)
     with archive.open("rb") as stream:
@@ -86,7 +131,9 @@ def test_iter_captures_keeps_html_responses_and_flags_the_cut_record(tmp_path: P
     captures = [r for r in records if isinstance(r, WarcCapture)]
     skipped = sorted(r.kind for r in records if isinstance(r, SkippedRecord))
     whole = [c for c in captures if c.problem is None]
-    cut = [c for c in captures if c.problem == "truncated"] + [r for r in records if isinstance(r, TruncatedTail)]
+    cut = [c for c in captures if c.problem == "truncated"] + [
+        r for r in records if isinstance(r, TruncatedTail)
+    ]
     assert [c.target_uri for c in whole] == [
         "https://news.example/harbour?utm_source=feed",
         "https://news.example/railway?utm_source=feed",
@@ -95,7 +142,15 @@ def test_iter_captures_keeps_html_responses_and_flags_the_cut_record(tmp_path: P
     assert whole[0].captured_at == datetime(2025, 1, 1, 10, tzinfo=UTC)
     assert whole[0].body == article_html("Harbour")
     assert whole[0].declared_charset == "utf-8"
-    assert skipped == ["metadata", "not_html", "request", "request", "revisit", "status_404", "warcinfo"]
+    assert skipped == [
+        "metadata",
+        "not_html",
+        "request",
+        "request",
+        "revisit",
+        "status_404",
+        "warcinfo",
+    ]
 
 
 def test_iter_captures_refuses_an_oversized_payload(tmp_path: Path) -> None:
@@ -106,7 +161,9 @@ def test_iter_captures_refuses_an_oversized_payload(tmp_path: Path) -> None:
     assert {c.problem for c in captures} == {"too_large"}
 
 
-def test_warc_crawl_stores_html_captures_and_records_the_cut_one(run_crawl: CrawlRunner, tmp_path: Path) -> None:
+def test_warc_crawl_stores_html_captures_and_records_the_cut_one(
+    run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
     folder = tmp_path / "archives"
     folder.mkdir()
     write_archive(folder / "CC-NEWS-20250101000000-00001.warc.gz", compress=True)
@@ -115,7 +172,9 @@ def test_warc_crawl_stores_html_captures_and_records_the_cut_one(run_crawl: Craw
     result = run_crawl("warc", f"path={folder}")
 
     with sqlite3.connect(tmp_path / "crawl.db") as connection:
-        articles = connection.execute("SELECT url, observed_at, source FROM articles ORDER BY url").fetchall()
+        articles = connection.execute(
+            "SELECT url, observed_at, source FROM articles ORDER BY url"
+        ).fetchall()
         rejects = connection.execute("SELECT url, reason FROM rejects").fetchall()
     assert [(url, source) for url, _, source in articles] == [
         ("https://news.example/harbour", "warc"),

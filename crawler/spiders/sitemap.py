@@ -89,10 +89,14 @@ class SitemapSpider(WebSpider):
         if document.kind == "sitemapindex":
             if depth >= self.max_depth:
                 stats.inc_value("sitemap/too_deep")
-                logger.warning("Not following sitemap index %s: deeper than %d", response.url, self.max_depth)
+                logger.warning(
+                    "Not following sitemap index %s: deeper than %d", response.url, self.max_depth
+                )
                 return
             for url in document.sitemaps:
-                yield self.listing_request(canonicalize_url(url), self.parse_sitemap, **{_DEPTH: depth + 1})
+                yield self.listing_request(
+                    canonicalize_url(url), self.parse_sitemap, **{_DEPTH: depth + 1}
+                )
             return
         stats.inc_value("sitemap/entries", len(document.articles))
         yield from self.article_requests(list(document.articles), response.url)

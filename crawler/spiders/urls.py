@@ -22,5 +22,7 @@ class UrlsSpider(WebSpider):
     usage = "-a url=ARTICLE_URL or -a path=FILE (one URL a line)"
 
     async def start(self) -> AsyncIterator[Request]:
-        for request in self.article_requests([ListedArticle(url, "feed") for url in self.targets], "arguments"):
+        for request in self.article_requests(
+            [ListedArticle(url, "feed") for url in self.targets], "arguments"
+        ):
             yield request

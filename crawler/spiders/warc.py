@@ -43,7 +43,7 @@ class WarcSpider(Spider):
     """Reads article captures out of WARC files."""
 
     name = "warc"
-    custom_settings = {"ROBOTSTXT_OBEY": False}
+    custom_settings = {"ROBOTSTXT_OBEY": False}  # noqa: RUF012  (Scrapy's own declaration)
 
     def __init__(self, path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -108,7 +108,9 @@ class WarcSpider(Spider):
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("warc/truncated")
-        logger.warning("%s ends in a cut-off record (%d bytes at offset %d)", archive, tail.size, tail.offset)
+        logger.warning(
+            "%s ends in a cut-off record (%d bytes at offset %d)", archive, tail.size, tail.offset
+        )
         return ArticleItem(
             url=f"{archive.resolve().as_uri()}#offset={tail.offset}",
             body=None,
