@@ -78,23 +78,34 @@ EXTRACTION_WORKERS = None
 # Hard limit in seconds per document: a worker still busy after it is killed and replaced.
 EXTRACTION_TIMEOUT = 30.0
 
+# Use the page's JSON-LD articleBody when the extracted text misses most of it.
+EXTRACTION_USE_JSON_LD_BODY = True
+
 # --- Grouping (near-duplicates and stories) ---------------------------------------------
 # MinHash permutations; stored with every signature, changing it needs a re-index.
 DEDUP_NUM_PERM = 128
 # MinHash seed; stored with every signature.
-# Use the page's JSON-LD articleBody when the extracted text misses most of it.
-EXTRACTION_USE_JSON_LD_BODY = True
 DEDUP_SEED = 1
 # Word n-gram size of the shingles compared for copies.
 DEDUP_SHINGLE_SIZE = 5
+# Keep one shingle in this many (those whose hash is 0 modulo it) for copy signatures.
+DEDUP_SHINGLE_SAMPLE = 4
+# LSH bands over the MinHash values (rows = DEDUP_NUM_PERM // DEDUP_COPY_BANDS).
+DEDUP_COPY_BANDS = 42
 # Containment of the shorter text in the longer above which one is a copy of the other.
-DEDUP_COPY_CONTAINMENT = 0.7
-# Weighted cosine similarity above which two reports belong to one story.
+DEDUP_COPY_CONTAINMENT = 0.6
+# TF-IDF cosine (average over a story's reports) above which reports share a story.
 DEDUP_STORY_SIMILARITY = 0.25
 # Reports further apart in time than this many days never share a story.
 DEDUP_STORY_WINDOW_DAYS = 3.0
-# Texts with fewer distinct content words than this are never linked to anything.
+# Highest-weighted terms of each article under which story candidates are looked up.
+DEDUP_STORY_KEYTERMS = 10
+# Bodies with fewer distinct content words than this are never copies, nor linked to each other.
 DEDUP_MIN_CONTENT_WORDS = 15
+# Language of the word frequencies that weight terms (a wordfreq language code).
+DEDUP_LANGUAGE = "en"
+# Save new signatures and links to the database every this many articles (and on close).
+DEDUP_FLUSH_EVERY = 500
 
 # --- Operation (run history, health, schedule, distributed) ------------------------------
 # Counts robots.txt refusals per site for `source_health` (sees every middleware's IgnoreRequest).

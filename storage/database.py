@@ -54,6 +54,7 @@ class Database:
     def create_schema(self) -> None:
         """Create missing tables, indexes and views."""
         import storage.crawl_state  # noqa: F401  (registers the crawl-state tables)
+        import storage.grouping_store  # noqa: F401  (registers the grouping index tables)
         import storage.run_history  # noqa: F401  (registers crawl_runs and source_health)
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as connection:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.database import Database
+from storage.grouping_store import StoredDecision
 from storage.models import Article, Reject, Story
 
 
@@ -287,6 +288,43 @@ class ArticleRepository:
             .limit(1)
         )
         story.updated_at = datetime.now(UTC)
+
+    def regroup_articles(self, changes: Sequence[StoredDecision]) -> list[str]:
+        """Re-point stored articles to a new story or canonical; returns the URLs not yet stored.
+
+        Grouping calls this when a new article changes older ones' grouping (an earlier
+        copy becomes canonical, a report joins two stories). A change whose article or
+        canonical is not stored yet is left for the caller to retry.
+        """
+        pending: list[str] = []
+        with self.database.sessions.begin() as session:
+            touched: set[int] = set()
+            for change in changes:
+                row = session.execute(
+                    select(Article.id, Article.story_id).where(Article.url == change.url)
+                ).one_or_none()
+                duplicate_of_id = (
+                    session.scalar(select(Article.id).where(Article.url == change.duplicate_of_url))
+                    if change.duplicate_of_url
+                    else None
+                )
+                if row is None or (change.duplicate_of_url and duplicate_of_id is None):
+                    pending.append(change.url)
+                    continue
+                article_id, previous_story_id = row
+                story_id = self._ensure_story(session, change.story_key or change.url)
+                article = session.get(Article, article_id)
+                assert article is not None
+                article.story_id = story_id
+                article.duplicate_of_id = duplicate_of_id
+                article.link_method = change.method
+                article.link_similarity = change.similarity
+                article.linked_at = datetime.now(UTC)
+                touched.update(value for value in (story_id, previous_story_id) if value is not None)
+            session.flush()
+            for story_id in sorted(touched):
+                self._refresh_story(session, story_id)
+        return pending
 
 
 def _article_values(record: ArticleRecord, story_id: int, duplicate_of_id: int | None) -> dict[str, Any]:

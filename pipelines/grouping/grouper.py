@@ -1,30 +1,67 @@
-"""Near-duplicate and story grouping over MinHash LSH candidates.
+"""Near-duplicate and story grouping: candidates from LSH, verified links, local clustering.
 
-Two levels, decided per incoming article against everything indexed so far:
-- copy: exact text hash, or an LSH candidate on word shingles whose shingle containment
-  (shared shingles over the shorter text's) reaches `copy_containment`;
-- story: an LSH candidate on content terms whose TF-IDF cosine reaches
-  `story_similarity` and whose time (publish date, else the time it was seen live)
-  lies within `story_window`.
-LSH hits are only candidates; every link is verified on the exact features.
+Two levels, both decided online for each new article against everything indexed:
+- copy: another text holds (almost) the same words. Candidates come from MinHash LSH
+  bands over the sampled word shingles; a candidate is a copy when the texts are equal
+  or their shingle containment reaches `copy_containment`. Copies form groups (connected
+  by verified copy links); the group's canonical article is the earliest published, then
+  earliest seen live, then smallest URL.
+- story: other reports of one event. Candidates share one of the article's key terms;
+  a candidate is linked when its TF-IDF cosine reaches `story_similarity` and its time
+  (publish date, else when seen live; an undated report has no window) lies within
+  `story_window`. Stories are the average-link clusters, at `story_similarity`, of the
+  copy groups connected by those links: a new article that resembles one member of a
+  story but not the story as a whole does not pull the two together (no chaining).
+
+Every link is verified on the exact features, never taken from LSH alone. Links are
+pairwise and symmetric, and weights use a fixed word-frequency IDF, so the links, and
+the groups, canonicals and stories computed from them, depend on the set of articles
+read and not on their order or on how they were split across runs. When a new article
+changes an older one's canonical or story (an earlier-published copy arrives; a report
+bridges two stories), the older one is re-pointed and reported by `take_changes`.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
+import numpy.typing as npt
+from datasketch import MinHash
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from crawler.items import GroupingDecision
-from pipelines.grouping.features import content_terms, hash64, shingles, words
+from pipelines.grouping.features import (
+    ArticleFeatures,
+    FeatureExtractor,
+    FeatureOptions,
+    UInt32Array,
+    UInt64Array,
+    fmix64,
+)
+from pipelines.grouping.index import BandIndex
 
 MINHASH_SCHEME = "affine32"
-# LSH thresholds on estimated Jaccard; generous, because verification decides.
-_COPY_CANDIDATE_JACCARD = 0.3
-_STORY_CANDIDATE_JACCARD = 0.1
+# Version of the feature recipe; stored signatures of another version are re-computed.
+FEATURES_VERSION = "2"
+# Salts that keep copy bands and story key terms apart in one band index.
+_BAND_SALT = np.uint64(0x5BD1E9955BD1E995)
+_KEYTERM_SALT = np.uint64(0x27D4EB2F165667C5)
+_ROW_MULTIPLIER = np.uint64(0x100000001B3)
+
+METHOD_EXACT = "exact"
+METHOD_CONTAINMENT = "containment"
+METHOD_STORY = "tfidf_avglink"
+METHOD_NEW_STORY = "new_story"
+METHOD_TOO_SHORT = "too_short"
+LEVEL_COPY = "copy"
+LEVEL_STORY = "story"
+
+_NEVER = datetime.max
+# Below this many distinct terms (title and body) a text is empty for grouping.
+_MIN_LINKABLE_TERMS = 4
 
 
 @dataclass(frozen=True)
@@ -34,204 +71,454 @@ class GroupingOptions:
     num_perm: int = 128
     seed: int = 1
     shingle_size: int = 5
-    copy_containment: float = 0.7
+    shingle_sample: int = 4
+    copy_bands: int = 42
+    copy_containment: float = 0.6
     story_similarity: float = 0.25
     story_window: timedelta = timedelta(days=3)
     min_content_words: int = 15
-
-
-@dataclass
-class _Indexed:
-    url: str
-    when: datetime | None
-    text_hash: str
-    decision: GroupingDecision
-    shingle_hashes: frozenset[int]
-    terms: Counter[str] = field(default_factory=Counter)
+    story_keyterms: int = 10
+    language: str = "en"
 
     @property
-    def story_key(self) -> str:
-        return self.decision.story_key
+    def copy_rows(self) -> int:
+        """MinHash values per LSH band (`r`); `copy_bands * copy_rows <= num_perm`."""
+        return self.num_perm // self.copy_bands
 
     @property
-    def canonical_url(self) -> str:
-        """The article this one copies, or itself when it is the canonical one."""
-        return self.decision.duplicate_of_url or self.url
+    def feature_options(self) -> FeatureOptions:
+        return FeatureOptions(
+            self.shingle_size, self.shingle_sample, self.story_keyterms, self.language
+        )
+
+    @property
+    def signature_scheme(self) -> str:
+        """Everything a stored signature depends on; signatures of another scheme are redone."""
+        return (
+            f"features={FEATURES_VERSION};minhash={MINHASH_SCHEME};num_perm={self.num_perm};"
+            f"seed={self.seed};bands={self.copy_bands}x{self.copy_rows};"
+            f"shingle={self.shingle_size}/{self.shingle_sample};keyterms={self.story_keyterms};"
+            f"language={self.language}"
+        )
 
 
 @dataclass(frozen=True)
-class StoredGrouping:
-    """An article already stored, as the grouper needs it to link new ones."""
+class GroupingInput:
+    """One article as grouping sees it."""
 
     url: str
     text: str
-    when: datetime | None
-    story_key: str
-    duplicate_of_url: str | None
-    link_method: str | None = None
-    link_similarity: float | None = None
+    text_hash: str
+    title: str | None = None
+    published_at: datetime | None = None
+    observed_at: datetime | None = None
+
+    @property
+    def when(self) -> datetime | None:
+        """The time a story window is measured from: publish date, else when seen live."""
+        return self.published_at or self.observed_at
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An article's indexed features, as stored and reloaded."""
+
+    url: str
+    text_hash: str
+    published_at: datetime | None
+    observed_at: datetime | None
+    minhash: UInt32Array
+    bands: UInt64Array
+    features: ArticleFeatures
+    indexed: bool
+    """True when the body has `min_content_words`: such an article can be a copy, or be
+    linked to any other report. Shorter ones (a title and a line) may only join a story
+    of substantial reports, never link to each other; empty and stop-word-only texts
+    (fewer than `_MIN_LINKABLE_TERMS` terms) link to nothing."""
+
+    @property
+    def linkable(self) -> bool:
+        return len(self.features.terms) >= _MIN_LINKABLE_TERMS
+
+
+@dataclass(frozen=True)
+class Link:
+    """A verified link between two articles, with its provenance."""
+
+    url: str
+    other_url: str
+    level: str
+    method: str
+    similarity: float
+
+
+@dataclass
+class _Node:
+    number: int
+    signature: Signature
+    decision: GroupingDecision | None = None
+    copies: dict[str, float] = field(default_factory=dict)
+    related: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.signature.url
+
+    @property
+    def when(self) -> datetime | None:
+        return self.signature.published_at or self.signature.observed_at
+
+    @property
+    def order(self) -> tuple[datetime, datetime, str]:
+        """Canonical order: earliest published, then earliest seen live, then smallest URL."""
+        published = self.signature.published_at
+        observed = self.signature.observed_at
+        return (
+            published.replace(tzinfo=None) if published else _NEVER,
+            observed.replace(tzinfo=None) if observed else _NEVER,
+            self.url,
+        )
 
 
 class StoryGrouper:
     """Keeps the index of grouped articles and decides where each new one belongs."""
 
     def __init__(self, options: GroupingOptions) -> None:
+        if options.copy_rows < 1:
+            raise ValueError("copy_bands must not exceed num_perm")
         self.options = options
-        self._copy_lsh = MinHashLSH(threshold=_COPY_CANDIDATE_JACCARD, num_perm=options.num_perm)
-        self._story_lsh = MinHashLSH(threshold=_STORY_CANDIDATE_JACCARD, num_perm=options.num_perm)
-        self._articles: dict[str, _Indexed] = {}
-        self._by_text_hash: dict[str, str] = {}
-        self._document_frequency: Counter[str] = Counter()
+        self.extractor = FeatureExtractor(options.feature_options)
+        self._template = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=MINHASH_SCHEME)
+        self._index = BandIndex()
+        self._nodes: dict[str, _Node] = {}
+        self._urls: list[str | None] = []
+        self._changed: dict[str, GroupingDecision] = {}
+        self._new_links: list[Link] = []
+        self._new_signatures: list[Signature] = []
 
     def __len__(self) -> int:
-        return len(self._articles)
+        return len(self._nodes)
 
-    def load(self, stored: StoredGrouping, text_hash: str) -> None:
-        """Index an article that earlier runs already grouped, keeping their decision."""
-        similarity = stored.link_similarity
-        is_copy = stored.duplicate_of_url is not None
-        decision = GroupingDecision(
-            stored.story_key,
-            stored.duplicate_of_url,
-            similarity if is_copy else None,
-            None if is_copy else similarity,
-            stored.link_method or "loaded",
+    def signature(self, article: GroupingInput) -> Signature:
+        """Features, MinHash and band keys of one article (pure; nothing is indexed)."""
+        features = self.extractor.extract(article.title, article.text)
+        indexed = features.content_words >= self.options.min_content_words
+        minhash = self._minhash(features.shingles)
+        signature = Signature(
+            article.url,
+            article.text_hash,
+            article.published_at,
+            article.observed_at,
+            minhash,
+            np.empty(0, np.uint64),
+            features,
+            indexed,
         )
-        features = _Features.of(stored.text, self.options.shingle_size)
-        self._index(stored.url, features, stored.when, text_hash, decision)
+        if indexed:
+            bands = self._bands(minhash, features.keyterms)
+        elif signature.linkable:
+            bands = fmix64(features.keyterms ^ _KEYTERM_SALT)
+        else:
+            return signature
+        return replace(signature, bands=bands)
 
-    def assign(self, url: str, text: str, when: datetime | None, text_hash: str) -> GroupingDecision:
+    def load(self, signatures: Iterable[Signature], links: Iterable[Link]) -> None:
+        """Index what earlier runs stored (signatures and verified links), without re-linking."""
+        numbers: list[int] = []
+        keys: list[UInt64Array] = []
+        for signature in signatures:
+            node = self._add_node(signature, index=False)
+            numbers.extend([node.number] * len(signature.bands))
+            keys.append(signature.bands)
+        if keys:
+            self._index.add_many(np.array(numbers, dtype=np.int32), np.concatenate(keys))
+        for link in links:
+            self._attach(link)
+
+    def set_decisions(self, decisions: Iterable[tuple[str, GroupingDecision]]) -> None:
+        """What storage currently says of loaded articles, so only real changes are re-written."""
+        for url, decision in decisions:
+            node = self._nodes.get(url)
+            if node is not None:
+                node.decision = decision
+
+    def assign(self, article: GroupingInput) -> GroupingDecision:
         """Decide the copy and story links of a new (or re-read) article and index it.
 
-        An article read again with the same text keeps its earlier decision, so re-runs
-        change nothing.
+        An article read again with the same text keeps its decision, so re-runs change nothing.
         """
-        previous = self._articles.get(url)
-        if previous is not None and previous.text_hash == text_hash:
-            return previous.decision
-        self._forget(url)
-        features = _Features.of(text, self.options.shingle_size)
-        decision = self._decide(url, features, when, text_hash)
-        self._index(url, features, when, text_hash, decision)
+        return self.assign_signature(self.signature(article))
+
+    def assign_signature(self, signature: Signature) -> GroupingDecision:
+        """`assign` for an article whose signature is already computed."""
+        previous = self._nodes.get(signature.url)
+        if previous is not None:
+            if previous.signature.text_hash == signature.text_hash:
+                return self._current_decision(previous)
+            self._forget(previous)
+        node = self._add_node(signature, index=True)
+        self._new_signatures.append(signature)
+        if signature.linkable:
+            for candidate in self._candidates(node):
+                link = self._verify(node, candidate)
+                if link is not None:
+                    self._attach(link)
+                    self._new_links.append(link)
+        self._regroup(node)
+        decision = self._current_decision(node)
+        self._changed.pop(node.url, None)
         return decision
 
-    def _decide(self, url: str, features: _Features, when: datetime | None, text_hash: str) -> GroupingDecision:
-        if len(features.terms) < self.options.min_content_words:
-            return GroupingDecision(url, None, None, None, "too_short")
-        exact = self._by_text_hash.get(text_hash)
-        if exact is not None:
-            original = self._articles[exact]
-            return GroupingDecision(original.story_key, original.canonical_url, 1.0, None, "exact")
-        copy = self._best_copy(url, features.shingle_hashes)
-        if copy is not None:
-            original, containment = copy
-            return GroupingDecision(
-                original.story_key, original.canonical_url, containment, None, "containment"
-            )
-        story = self._best_story(features.terms, when)
-        if story is not None:
-            member, similarity = story
-            return GroupingDecision(member.story_key, None, None, similarity, "tfidf_cosine")
-        return GroupingDecision(url, None, None, None, "new_story")
+    def take_changes(self) -> dict[str, GroupingDecision]:
+        """Earlier articles whose canonical or story changed since the last call."""
+        changed, self._changed = self._changed, {}
+        return changed
 
-    def _best_copy(self, url: str, shingle_hashes: frozenset[int]) -> tuple[_Indexed, float] | None:
-        signature = self._signature(shingle_hashes)
-        best: tuple[_Indexed, float] | None = None
-        for candidate_url in sorted(self._copy_lsh.query(signature)):
-            candidate = self._articles[candidate_url]
-            if candidate.canonical_url == url:
-                continue  # a copy of this very article, read before its update
-            shorter = min(len(shingle_hashes), len(candidate.shingle_hashes)) or 1
-            containment = len(shingle_hashes & candidate.shingle_hashes) / shorter
-            if containment >= self.options.copy_containment and (best is None or containment > best[1]):
-                best = (candidate, containment)
-        return best
+    def take_new_signatures(self) -> list[Signature]:
+        """Signatures indexed since the last call, for storage."""
+        new, self._new_signatures = self._new_signatures, []
+        return new
 
-    def _best_story(self, terms: Counter[str], when: datetime | None) -> tuple[_Indexed, float] | None:
-        signature = self._signature(frozenset(hash64(term) for term in terms))
-        best: tuple[_Indexed, float] | None = None
-        for candidate_url in sorted(self._story_lsh.query(signature)):
-            candidate = self._articles[candidate_url]
-            if self._outside_window(when, candidate.when):
-                continue
-            similarity = self._cosine(terms, candidate.terms)
-            if similarity >= self.options.story_similarity and (best is None or similarity > best[1]):
-                best = (candidate, similarity)
-        return best
+    def take_new_links(self) -> list[Link]:
+        """Links verified since the last call, for storage."""
+        new, self._new_links = self._new_links, []
+        return new
+
+    def decision_of(self, url: str) -> GroupingDecision | None:
+        """The current decision for an indexed article."""
+        node = self._nodes.get(url)
+        return None if node is None else self._current_decision(node)
+
+    def candidates(self, article: GroupingInput) -> list[str]:
+        """URLs the index offers as candidates for `article` (unverified; for benchmarks)."""
+        signature = self.signature(article)
+        found = self._index.lookup(signature.bands)
+        return sorted(url for number in found if (url := self._urls[number]) is not None)
+
+    # -- linking ----------------------------------------------------------------------
+
+    def _candidates(self, node: _Node) -> list[_Node]:
+        found = self._index.lookup(node.signature.bands)
+        found.discard(node.number)
+        urls = sorted(url for number in found if (url := self._urls[number]) is not None)
+        return [self._nodes[url] for url in urls]
+
+    def _verify(self, node: _Node, candidate: _Node) -> Link | None:
+        """A link when the candidate really is a copy, or another report of the story."""
+        mine, theirs = node.signature, candidate.signature
+        if not (mine.indexed or theirs.indexed):
+            return None  # two short texts never match each other
+        if mine.indexed and theirs.indexed:
+            if mine.text_hash == theirs.text_hash:
+                return Link(node.url, candidate.url, LEVEL_COPY, METHOD_EXACT, 1.0)
+            containment = mine.features.containment(theirs.features)
+            if containment >= self.options.copy_containment:
+                return Link(node.url, candidate.url, LEVEL_COPY, METHOD_CONTAINMENT, containment)
+        if self._outside_window(node.when, candidate.when):
+            return None
+        similarity = mine.features.cosine(theirs.features)
+        if similarity >= self.options.story_similarity:
+            return Link(node.url, candidate.url, LEVEL_STORY, METHOD_STORY, similarity)
+        return None
 
     def _outside_window(self, when: datetime | None, other: datetime | None) -> bool:
         """Reports too far apart in time; an undated report (a local file) has no window."""
-        return when is not None and other is not None and abs(when - other) > self.options.story_window
-
-    def _cosine(self, first: Counter[str], second: Counter[str]) -> float:
-        """TF-IDF cosine (log tf, smoothed idf over the indexed articles)."""
-        total = len(self._articles) + 1
-
-        def weight(term: str, count: int) -> float:
-            idf = math.log((total + 1) / (self._document_frequency[term] + 1)) + 1.0
-            return (1.0 + math.log(count)) * idf
-
-        first_weights = {term: weight(term, count) for term, count in first.items()}
-        second_weights = {term: weight(term, count) for term, count in second.items()}
-        dot = sum(w * second_weights[t] for t, w in first_weights.items() if t in second_weights)
-        norm = math.sqrt(sum(w * w for w in first_weights.values())) * math.sqrt(
-            sum(w * w for w in second_weights.values())
+        return (
+            when is not None and other is not None and abs(when - other) > self.options.story_window
         )
-        return dot / norm if norm else 0.0
 
-    def _signature(self, hashes: frozenset[int]) -> MinHash:
+    def _attach(self, link: Link) -> None:
+        first, second = self._nodes.get(link.url), self._nodes.get(link.other_url)
+        if first is None or second is None:
+            return
+        if link.level == LEVEL_COPY:
+            first.copies[second.url] = second.copies[first.url] = link.similarity
+        else:
+            first.related[second.url] = second.related[first.url] = link.similarity
+
+    # -- grouping ---------------------------------------------------------------------
+
+    def _regroup(self, start: _Node) -> None:
+        """Recompute canonicals and stories of the component `start` belongs to."""
+        component = self._component(start)
+        groups = self._copy_groups(component)
+        clusters = self._story_clusters(groups)
+        # Largest first, so a merge keeps the bigger story's key and re-points the smaller.
+        clusters.sort(key=lambda pair: -sum(len(group) for group in pair[0]))
+        used: set[str] = set()
+        for cluster, cohesion in clusters:
+            members = [member for group in cluster for member in group]
+            story_key = self._story_key(members, used)
+            used.add(story_key)
+            for group, similarity in zip(cluster, cohesion, strict=True):
+                canonical = group[0]
+                for member in group:
+                    decision = self._decide(member, canonical, story_key, similarity, len(cluster))
+                    if _structure(member.decision) != _structure(decision):
+                        self._changed[member.url] = decision
+                    member.decision = decision
+
+    def _story_key(self, members: list[_Node], used: set[str]) -> str:
+        """The key most members already have (stories keep their key as they grow), else
+        the earliest member's URL. Membership never depends on arrival order; the key of a
+        story that grew from two may (it is the name of the row, not part of the grouping)."""
+        votes: dict[str, int] = {}
+        for member in members:
+            if member.decision is not None and member.decision.story_key not in used:
+                votes[member.decision.story_key] = votes.get(member.decision.story_key, 0) + 1
+        if votes:
+            return min(votes, key=lambda key: (-votes[key], key))
+        return min(members, key=lambda member: member.order).url
+
+    def _decide(
+        self,
+        member: _Node,
+        canonical: _Node,
+        story_key: str,
+        similarity: float | None,
+        cluster_size: int,
+    ) -> GroupingDecision:
+        if member is not canonical:
+            direct = member.copies.get(canonical.url)
+            copy_similarity = direct if direct is not None else max(member.copies.values())
+            exact = member.signature.text_hash == canonical.signature.text_hash
+            method = METHOD_EXACT if exact else METHOD_CONTAINMENT
+            return GroupingDecision(story_key, canonical.url, copy_similarity, None, method)
+        if cluster_size == 1:
+            method = METHOD_NEW_STORY if member.signature.indexed else METHOD_TOO_SHORT
+            return GroupingDecision(story_key, None, None, None, method)
+        return GroupingDecision(story_key, None, None, similarity, METHOD_STORY)
+
+    def _component(self, start: _Node) -> list[_Node]:
+        seen = {start.url}
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            for url in (*node.copies, *node.related):
+                if url not in seen:
+                    seen.add(url)
+                    stack.append(self._nodes[url])
+        return sorted((self._nodes[url] for url in seen), key=lambda node: node.order)
+
+    def _copy_groups(self, component: list[_Node]) -> list[list[_Node]]:
+        """Copy-connected groups, each listed canonical first, groups in canonical order."""
+        group_of: dict[str, int] = {}
+        groups: list[list[_Node]] = []
+        for node in component:  # in canonical order, so each group starts at its canonical
+            if node.url in group_of:
+                continue
+            group_of[node.url] = len(groups)
+            group = [node]
+            stack = [node]
+            while stack:
+                for url in stack.pop().copies:
+                    if url not in group_of:
+                        group_of[url] = group_of[node.url]
+                        group.append(self._nodes[url])
+                        stack.append(self._nodes[url])
+            groups.append(sorted(group, key=lambda member: member.order))
+        return groups
+
+    def _story_clusters(self, groups: list[list[_Node]]) -> list[tuple[list[list[_Node]], list[float | None]]]:
+        """Average-link clusters of the copy groups at `story_similarity`, with each
+        group's mean similarity to the rest of its cluster (the link's evidence)."""
+        if len(groups) == 1:
+            return [(groups, [None])]
+        similarity = self._similarities(groups)
+        distance = 1.0 - similarity[np.triu_indices(len(groups), k=1)]
+        tree = linkage(np.clip(distance, 0.0, 2.0), method="average")
+        labels = fcluster(tree, t=1.0 - self.options.story_similarity, criterion="distance")
+        members: dict[int, list[int]] = {}
+        for position, label in enumerate(labels.tolist()):
+            members.setdefault(label, []).append(position)
+        clusters = []
+        for positions in members.values():
+            if len(positions) == 1:
+                clusters.append(([groups[positions[0]]], [None]))
+                continue
+            block = similarity[np.ix_(positions, positions)]
+            cohesion = (block.sum(axis=1) - block.diagonal()) / (len(positions) - 1)
+            clusters.append(([groups[p] for p in positions], [float(c) for c in cohesion]))
+        return clusters
+
+    def _similarities(self, groups: list[list[_Node]]) -> npt.NDArray[np.float64]:
+        """Pairwise cosine of the copy groups' centroids; 0 for pairs outside the time window.
+
+        A centroid rather than the canonical alone: a text that is half a copy of one
+        report must not lend that report its other half's resemblance to a third.
+        """
+        vocabulary = np.unique(
+            np.concatenate([node.signature.features.terms for group in groups for node in group])
+        )
+        matrix = np.zeros((len(groups), len(vocabulary)), dtype=np.float32)
+        for row, group in enumerate(groups):
+            for node in group:
+                features = node.signature.features
+                matrix[row, np.searchsorted(vocabulary, features.terms)] += features.weights
+        norms = np.linalg.norm(matrix, axis=1)
+        matrix /= np.where(norms > 0, norms, 1.0)[:, None]
+        canonicals = [group[0] for group in groups]
+        similarity = (matrix @ matrix.T).astype(np.float64)
+        times = np.array(
+            [node.when.timestamp() if node.when else np.nan for node in canonicals], dtype=np.float64
+        )
+        if not np.isnan(times).all():
+            apart = np.abs(times[:, None] - times[None, :]) > self.options.story_window.total_seconds()
+            similarity[apart] = 0.0  # NaN (undated) compares False: no window
+        return similarity
+
+    def _current_decision(self, node: _Node) -> GroupingDecision:
+        if node.decision is None:
+            self._regroup(node)
+        assert node.decision is not None
+        return node.decision
+
+    # -- index upkeep -----------------------------------------------------------------
+
+    def _add_node(self, signature: Signature, index: bool) -> _Node:
+        node = _Node(len(self._urls), signature)
+        self._urls.append(signature.url)
+        self._nodes[signature.url] = node
+        if index and len(signature.bands):
+            self._index.add(node.number, signature.bands)
+        return node
+
+    def _forget(self, node: _Node) -> None:
+        """Drop an article whose text changed; its former neighbours are regrouped."""
+        del self._nodes[node.url]
+        self._urls[node.number] = None
+        neighbours = [*node.copies, *node.related]
+        for url in neighbours:
+            other = self._nodes[url]
+            other.copies.pop(node.url, None)
+            other.related.pop(node.url, None)
+        for url in neighbours:
+            self._regroup(self._nodes[url])
+
+    def _minhash(self, shingles: UInt32Array) -> UInt32Array:
         signature = MinHash(
             num_perm=self.options.num_perm,
             seed=self.options.seed,
-            hashfunc=_identity32,
+            hashfunc=int,
             scheme=MINHASH_SCHEME,
+            permutations=self._template.permutations,
         )
-        signature.update_batch(sorted(hashes))
-        return signature
+        signature.update_batch(shingles)
+        return signature.hashvalues.astype(np.uint32)
 
-    def _index(
-        self,
-        url: str,
-        features: _Features,
-        when: datetime | None,
-        text_hash: str,
-        decision: GroupingDecision,
-    ) -> None:
-        if len(features.terms) < self.options.min_content_words:
-            return
-        self._articles[url] = _Indexed(
-            url, when, text_hash, decision, features.shingle_hashes, features.terms
-        )
-        self._by_text_hash.setdefault(text_hash, url)
-        self._document_frequency.update(features.terms.keys())
-        self._copy_lsh.insert(url, self._signature(features.shingle_hashes))
-        self._story_lsh.insert(url, self._signature(frozenset(hash64(t) for t in features.terms)))
-
-    def _forget(self, url: str) -> None:
-        article = self._articles.pop(url, None)
-        if article is None:
-            return
-        self._copy_lsh.remove(url)
-        self._story_lsh.remove(url)
-        self._document_frequency.subtract(article.terms.keys())
-        if self._by_text_hash.get(article.text_hash) == url:
-            del self._by_text_hash[article.text_hash]
+    def _bands(self, minhash: UInt32Array, keyterms: UInt64Array) -> UInt64Array:
+        """LSH band keys (`copy_bands` bands of `copy_rows` values) and salted key terms."""
+        rows = self.options.copy_rows
+        bands = self.options.copy_bands
+        values = minhash[: bands * rows].astype(np.uint64).reshape(bands, rows)
+        keys = np.arange(bands, dtype=np.uint64) * _BAND_SALT
+        for column in range(rows):
+            keys = fmix64(keys * _ROW_MULTIPLIER + values[:, column])
+        return np.concatenate([keys, fmix64(keyterms ^ _KEYTERM_SALT)])
 
 
-@dataclass(frozen=True)
-class _Features:
-    shingle_hashes: frozenset[int]
-    terms: Counter[str]
-
-    @classmethod
-    def of(cls, text: str, shingle_size: int) -> _Features:
-        tokens = words(text)
-        return cls(
-            frozenset(hash64(shingle) for shingle in shingles(tokens, shingle_size)),
-            content_terms(tokens),
-        )
-
-
-def _identity32(value: int) -> int:
-    """Our shingle hashes are already uniform; MinHash wants 32 bits of them."""
-    return value & 0xFFFFFFFF
+def _structure(decision: GroupingDecision | None) -> tuple[str, str | None, str] | None:
+    """What storage must re-write when it changes (a similarity drifting is not news)."""
+    if decision is None:
+        return None
+    return (decision.story_key, decision.duplicate_of_url, decision.method)

@@ -1,29 +1,47 @@
 """GroupingPipeline: links each article to its copies' canonical and to its story.
 
-On open it reloads the articles earlier runs stored, so new articles link to them.
+On open it loads the index earlier runs stored (signatures and verified links, in
+`grouping_signatures` and `article_links`), computing signatures only for stored articles
+that lack one of the current scheme. New signatures and links are saved every
+`DEDUP_FLUSH_EVERY` items and on close. Older articles whose canonical or story a new
+one changed are re-pointed in the articles table as soon as storage (which writes in
+batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
+which Scrapy sends after every pipeline, storage included, has closed.
 
-Settings: `DEDUP_NUM_PERM`, `DEDUP_SEED`, `DEDUP_SHINGLE_SIZE`, `DEDUP_COPY_CONTAINMENT`,
-`DEDUP_STORY_SIMILARITY`, `DEDUP_STORY_WINDOW_DAYS`, `DEDUP_MIN_CONTENT_WORDS`,
-`DATABASE_URL`.
-Stats: `grouping/loaded`, `grouping/<method>` (exact, containment, tfidf_cosine,
-new_story, too_short, unchanged), `grouping/duplicate`, `grouping/stories_touched`.
+Settings: `DEDUP_NUM_PERM`, `DEDUP_SEED`, `DEDUP_SHINGLE_SIZE`, `DEDUP_SHINGLE_SAMPLE`,
+`DEDUP_COPY_BANDS`, `DEDUP_COPY_CONTAINMENT`, `DEDUP_STORY_SIMILARITY`,
+`DEDUP_STORY_WINDOW_DAYS`, `DEDUP_STORY_KEYTERMS`, `DEDUP_MIN_CONTENT_WORDS`,
+`DEDUP_LANGUAGE`, `DEDUP_FLUSH_EVERY`, `DATABASE_URL`.
+Stats: `grouping/loaded`, `grouping/backfilled`, `grouping/<method>` (exact, containment,
+tfidf_avglink, new_story, too_short), `grouping/duplicate`, `grouping/regrouped`,
+`grouping/stories_touched`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Self
 
-from scrapy import Spider
+import numpy as np
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, GroupingDecision
 from pipelines.database_settings import database_url_from_settings
-from pipelines.grouping.grouper import GroupingOptions, StoredGrouping, StoryGrouper
+from pipelines.grouping.features import ArticleFeatures
+from pipelines.grouping.grouper import (
+    GroupingInput,
+    GroupingOptions,
+    Link,
+    Signature,
+    StoryGrouper,
+)
 from storage.database import Database
+from storage.grouping_store import GroupingStore, LinkRow, SignatureRow, StoredDecision
 from storage.repository import ArticleRepository
 
 logger = logging.getLogger(__name__)
@@ -31,21 +49,31 @@ logger = logging.getLogger(__name__)
 
 def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
     """Validated `GroupingOptions`; raises ValueError naming the bad setting."""
+    defaults = GroupingOptions()
     options = GroupingOptions(
-        num_perm=settings.getint("DEDUP_NUM_PERM", 128),
-        seed=settings.getint("DEDUP_SEED", 1),
-        shingle_size=settings.getint("DEDUP_SHINGLE_SIZE", 5),
-        copy_containment=settings.getfloat("DEDUP_COPY_CONTAINMENT", 0.7),
-        story_similarity=settings.getfloat("DEDUP_STORY_SIMILARITY", 0.25),
-        story_window=timedelta(days=settings.getfloat("DEDUP_STORY_WINDOW_DAYS", 3.0)),
-        min_content_words=settings.getint("DEDUP_MIN_CONTENT_WORDS", 15),
+        num_perm=settings.getint("DEDUP_NUM_PERM", defaults.num_perm),
+        seed=settings.getint("DEDUP_SEED", defaults.seed),
+        shingle_size=settings.getint("DEDUP_SHINGLE_SIZE", defaults.shingle_size),
+        shingle_sample=settings.getint("DEDUP_SHINGLE_SAMPLE", defaults.shingle_sample),
+        copy_bands=settings.getint("DEDUP_COPY_BANDS", defaults.copy_bands),
+        copy_containment=settings.getfloat("DEDUP_COPY_CONTAINMENT", defaults.copy_containment),
+        story_similarity=settings.getfloat("DEDUP_STORY_SIMILARITY", defaults.story_similarity),
+        story_window=timedelta(
+            days=settings.getfloat("DEDUP_STORY_WINDOW_DAYS", defaults.story_window.days)
+        ),
+        min_content_words=settings.getint("DEDUP_MIN_CONTENT_WORDS", defaults.min_content_words),
+        story_keyterms=settings.getint("DEDUP_STORY_KEYTERMS", defaults.story_keyterms),
+        language=settings.get("DEDUP_LANGUAGE", defaults.language),
     )
     checks = (
         ("DEDUP_NUM_PERM", 16 <= options.num_perm <= 1024, "16..1024"),
         ("DEDUP_SHINGLE_SIZE", 1 <= options.shingle_size <= 20, "1..20"),
+        ("DEDUP_SHINGLE_SAMPLE", 1 <= options.shingle_sample <= 64, "1..64"),
+        ("DEDUP_COPY_BANDS", 1 <= options.copy_bands <= options.num_perm, "1..DEDUP_NUM_PERM"),
         ("DEDUP_COPY_CONTAINMENT", 0.0 < options.copy_containment <= 1.0, "(0, 1]"),
         ("DEDUP_STORY_SIMILARITY", 0.0 < options.story_similarity <= 1.0, "(0, 1]"),
         ("DEDUP_STORY_WINDOW_DAYS", options.story_window > timedelta(0), "> 0"),
+        ("DEDUP_STORY_KEYTERMS", 1 <= options.story_keyterms <= 100, "1..100"),
         ("DEDUP_MIN_CONTENT_WORDS", options.min_content_words >= 1, ">= 1"),
     )
     for name, valid, allowed in checks:
@@ -54,55 +82,207 @@ def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
     return options
 
 
+def signature_row(signature: Signature, scheme: str) -> SignatureRow:
+    """A signature as storage keeps it."""
+    features = signature.features
+    return SignatureRow(
+        signature.url,
+        scheme,
+        signature.text_hash,
+        signature.published_at,
+        signature.observed_at,
+        signature.indexed,
+        features.content_words,
+        signature.minhash.astype("<u4").tobytes(),
+        signature.bands.astype("<u8").tobytes(),
+        features.shingles.astype("<u4").tobytes(),
+        features.terms.astype("<u8").tobytes(),
+        features.weights.astype("<f4").tobytes(),
+        features.keyterms.astype("<u8").tobytes(),
+    )
+
+
+def signature_from_row(row: SignatureRow) -> Signature:
+    """The signature a stored row holds."""
+    features = ArticleFeatures(
+        np.frombuffer(row.shingles, dtype="<u4").astype(np.uint32),
+        np.frombuffer(row.terms, dtype="<u8").astype(np.uint64),
+        np.frombuffer(row.weights, dtype="<f4").astype(np.float32),
+        np.frombuffer(row.keyterms, dtype="<u8").astype(np.uint64),
+        row.content_words,
+    )
+    return Signature(
+        row.url,
+        row.text_hash,
+        row.published_at,
+        row.observed_at,
+        np.frombuffer(row.minhash, dtype="<u4").astype(np.uint32),
+        np.frombuffer(row.bands, dtype="<u8").astype(np.uint64),
+        features,
+        row.indexed,
+    )
+
+
 class GroupingPipeline:
     """Attaches a `GroupingDecision` to every extracted item."""
 
-    def __init__(self, options: GroupingOptions, database_url: str, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        options: GroupingOptions,
+        database_url: str,
+        stats: StatsCollector,
+        flush_every: int = 500,
+    ) -> None:
         self.options = options
         self.database_url = database_url
         self.stats = stats
+        self.flush_every = flush_every
         self.grouper = StoryGrouper(options)
-        self.stories_touched: set[str] = set()
+        self.processed: set[str] = set()
+        self.database: Database | None = None
+        self._pending: dict[str, GroupingDecision] = {}
+        self._unsaved = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        return cls(
+        flush_every = crawler.settings.getint("DEDUP_FLUSH_EVERY", 500)
+        if flush_every < 1:
+            raise ValueError(f"DEDUP_FLUSH_EVERY must be >= 1, not {flush_every!r}")
+        pipeline = cls(
             grouping_options_from_settings(crawler.settings),
             database_url_from_settings(crawler.settings),
             crawler.stats,
+            flush_every,
         )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        database = Database(self.database_url)
-        try:
-            database.create_schema()
-            for stored in ArticleRepository(database).iter_stored_articles():
-                self.grouper.load(
-                    StoredGrouping(
-                        stored.url,
-                        stored.text,
-                        stored.when,
-                        stored.story_key or stored.url,
-                        stored.duplicate_of_url,
-                        stored.link_method,
-                        stored.link_similarity,
-                    ),
-                    stored.text_hash,
-                )
-        finally:
-            database.dispose()
+        self.database = Database(self.database_url)
+        self.database.create_schema()
+        store = GroupingStore(self.database)
+        scheme = self.options.signature_scheme
+        self.grouper.load(
+            (signature_from_row(row) for row in store.iter_signatures(scheme)),
+            (Link(row.url, row.other_url, row.level, row.method, row.similarity) for row in store.iter_links()),
+        )
+        self.grouper.take_new_signatures()
+        self.grouper.set_decisions(_stored_decisions(store))
         self.stats.set_value("grouping/loaded", len(self.grouper))
+        backfilled = 0
+        for article in store.iter_unindexed_articles(scheme):
+            self.grouper.assign(
+                GroupingInput(
+                    article.url,
+                    article.text,
+                    article.text_hash,
+                    article.title,
+                    article.published_at,
+                    article.observed_at,
+                )
+            )
+            backfilled += 1
+        if backfilled:
+            logger.info("Indexed %d stored articles that had no signature", backfilled)
+            self.stats.set_value("grouping/backfilled", backfilled)
+            self._pending.update(self.grouper.take_changes())
+            self.flush()
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        self.flush()
+
+    def spider_closed(self, spider: Spider | None = None) -> None:
+        """Storage has written its last batch: re-point what was waiting for it, and close."""
+        if self.database is None:
+            return
+        self._apply_changes()
+        if self._pending:
+            logger.warning(
+                "Grouping changes of %d articles not stored were dropped", len(self._pending)
+            )
+            self.stats.set_value("grouping/unapplied", len(self._pending))
+        self.database.dispose()
+        self.database = None
 
     def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
         article = item.article
         if article is None:
             raise ValueError(f"{item.url}: GroupingPipeline needs ExtractionPipeline before it")
-        when = article.published_at or item.observed_at
-        item.grouping = self.grouper.assign(item.url, article.text, when, article.text_hash)
+        item.grouping = self.grouper.assign(
+            GroupingInput(
+                item.url,
+                article.text,
+                article.text_hash,
+                article.title,
+                article.published_at,
+                item.observed_at,
+            )
+        )
         self.stats.inc_value(f"grouping/{item.grouping.method}")
         if item.grouping.duplicate_of_url is not None:
             self.stats.inc_value("grouping/duplicate")
-        self.stories_touched.add(item.grouping.story_key)
-        self.stats.set_value("grouping/stories_touched", len(self.stories_touched))
+        self.processed.add(item.url)
+        self._pending.update(self.grouper.take_changes())
+        self._apply_changes()
+        self._unsaved += 1
+        if self._unsaved >= self.flush_every:
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        """Save new signatures and links, and re-point changed articles already stored."""
+        if self.database is None:
+            return
+        scheme = self.options.signature_scheme
+        signatures = [signature_row(signature, scheme) for signature in self.grouper.take_new_signatures()]
+        links = [
+            LinkRow(link.url, link.other_url, link.level, link.method, link.similarity)
+            for link in self.grouper.take_new_links()
+        ]
+        if signatures or links:
+            GroupingStore(self.database).save(signatures, links)
+        self._unsaved = 0
+        self._apply_changes()
+        self.stats.set_value("grouping/stories_touched", len(self.stories_touched()))
+
+    def stories_touched(self) -> set[str]:
+        """Current story keys of the articles this run processed."""
+        decisions = (self.grouper.decision_of(url) for url in self.processed)
+        return {decision.story_key for decision in decisions if decision is not None}
+
+    def _apply_changes(self) -> None:
+        if not self._pending or self.database is None:
+            return
+        changes = [
+            StoredDecision(
+                url,
+                decision.story_key,
+                decision.duplicate_of_url,
+                decision.method,
+                decision.duplicate_similarity
+                if decision.duplicate_of_url is not None
+                else decision.story_similarity,
+            )
+            for url, decision in sorted(self._pending.items())
+        ]
+        waiting = set(ArticleRepository(self.database).regroup_articles(changes))
+        applied = len(self._pending) - len(waiting)
+        if applied:
+            self.stats.inc_value("grouping/regrouped", applied)
+        self._pending = {url: self._pending[url] for url in waiting}
+
+
+def _stored_decisions(store: GroupingStore) -> Iterator[tuple[str, GroupingDecision]]:
+    for stored in store.iter_decisions():
+        is_copy = stored.duplicate_of_url is not None
+        yield (
+            stored.url,
+            GroupingDecision(
+                stored.story_key or stored.url,
+                stored.duplicate_of_url,
+                stored.similarity if is_copy else None,
+                None if is_copy else stored.similarity,
+                stored.method or "loaded",
+            ),
+        )

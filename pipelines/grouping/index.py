@@ -1,0 +1,90 @@
+"""A compact in-memory band index: 64-bit band keys to article numbers.
+
+Each article contributes a few dozen keys (its MinHash LSH band hashes and its key-term
+hashes). Keys live in sorted numpy arrays (12 bytes a key) rather than in dicts of lists
+(about 100 bytes a key, which is what makes datasketch's in-memory LSH need about 1 GB
+per 100k signatures); new keys collect in a small buffer that is merged into the sorted
+arrays when it grows; sorted runs of similar size are merged pairwise, like an LSM tree,
+so loading n keys costs O(n log n) and a lookup searches O(log n) runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+# Buffered keys merged into the sorted arrays when this many have collected.
+_MERGE_AT = 262_144
+
+
+class BandIndex:
+    """Multimap from band keys (uint64) to article numbers (int32), append-only."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]] = []
+        self._buffer: dict[int, list[int]] = {}
+        self._buffered = 0
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self._runs) + self._buffered
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sorted arrays (the buffer is bounded by `_MERGE_AT`)."""
+        return sum(int(keys.nbytes + numbers.nbytes) for keys, numbers in self._runs)
+
+    def add(self, number: int, keys: npt.NDArray[np.uint64]) -> None:
+        """File article `number` under each of `keys`."""
+        for key in keys.tolist():
+            self._buffer.setdefault(key, []).append(number)
+        self._buffered += len(keys)
+        if self._buffered >= _MERGE_AT:
+            self.merge()
+
+    def add_many(self, numbers: npt.NDArray[np.int32], keys: npt.NDArray[np.uint64]) -> None:
+        """File `numbers[i]` under `keys[i]` for every i, in one sort (bulk loading)."""
+        self.merge()
+        self._merge_arrays(keys.astype(np.uint64), numbers.astype(np.int32))
+
+    def lookup(self, keys: npt.NDArray[np.uint64]) -> set[int]:
+        """Article numbers filed under any of `keys`."""
+        found: set[int] = set()
+        for run_keys, run_numbers in self._runs:
+            starts = np.searchsorted(run_keys, keys, side="left")
+            ends = np.searchsorted(run_keys, keys, side="right")
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                if end > start:
+                    found.update(run_numbers[start:end].tolist())
+        if self._buffer:
+            for key in keys.tolist():
+                found.update(self._buffer.get(key, ()))
+        return found
+
+    def merge(self) -> None:
+        """Move the buffered keys into the sorted arrays."""
+        if not self._buffer:
+            return
+        keys = np.fromiter(
+            (key for key, numbers in self._buffer.items() for _ in numbers),
+            dtype=np.uint64,
+            count=self._buffered,
+        )
+        numbers = np.fromiter(
+            (number for values in self._buffer.values() for number in values),
+            dtype=np.int32,
+            count=self._buffered,
+        )
+        self._buffer = {}
+        self._buffered = 0
+        self._merge_arrays(keys, numbers)
+
+    def _merge_arrays(self, keys: npt.NDArray[np.uint64], numbers: npt.NDArray[np.int32]) -> None:
+        order = np.argsort(keys, kind="stable")
+        run = (keys[order], numbers[order])
+        while self._runs and len(self._runs[-1][0]) <= 2 * len(run[0]):
+            previous_keys, previous_numbers = self._runs.pop()
+            merged_keys = np.concatenate([previous_keys, run[0]])
+            merged_numbers = np.concatenate([previous_numbers, run[1]])
+            order = np.argsort(merged_keys, kind="stable")
+            run = (merged_keys[order], merged_numbers[order])
+        self._runs.append(run)

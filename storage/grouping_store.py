@@ -1,0 +1,254 @@
+"""Grouping's persistent index: signatures and verified links (`grouping_signatures`,
+`article_links`), so a new run links new articles to earlier runs' without recomputing
+their features.
+
+A signature row keeps the article's MinHash values, its LSH band keys, the sampled
+shingle hashes and the TF-IDF term vector, as little-endian arrays, together with the
+`scheme` string naming everything they depend on (feature recipe, MinHash scheme,
+`num_perm`, seed, bands); rows of another scheme are ignored and recomputed. A link row
+is the provenance of one verified link: both articles, level (copy or story), method,
+similarity and when it was decided. Keys are article URLs, as in `GroupingDecision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.database import Database
+from storage.models import Article, Base, Story, UTCDateTime
+
+# Rows written per statement when saving a batch.
+_CHUNK = 500
+
+
+class GroupingSignature(Base):
+    """One article's stored grouping features."""
+
+    __tablename__ = "grouping_signatures"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(255))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    indexed: Mapped[bool] = mapped_column(Boolean)
+    content_words: Mapped[int] = mapped_column(Integer)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    bands: Mapped[bytes] = mapped_column(LargeBinary)
+    shingles: Mapped[bytes] = mapped_column(LargeBinary)
+    terms: Mapped[bytes] = mapped_column(LargeBinary)
+    weights: Mapped[bytes] = mapped_column(LargeBinary)
+    keyterms: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ArticleLink(Base):
+    """A verified copy or story link between two articles, and how it was decided."""
+
+    __tablename__ = "article_links"
+    __table_args__ = (
+        Index("ix_article_links_pair", "url", "other_url", "level", unique=True),
+        Index("ix_article_links_other_url", "other_url"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    other_url: Mapped[str] = mapped_column(String(2048))
+    # "copy" (same text) or "story" (same event).
+    level: Mapped[str] = mapped_column(String(16))
+    # exact, containment or tfidf_avglink.
+    method: Mapped[str] = mapped_column(String(32))
+    similarity: Mapped[float] = mapped_column(Float)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class SignatureRow:
+    """A signature as stored: arrays as little-endian bytes."""
+
+    url: str
+    scheme: str
+    text_hash: str
+    published_at: datetime | None
+    observed_at: datetime | None
+    indexed: bool
+    content_words: int
+    minhash: bytes
+    bands: bytes
+    shingles: bytes
+    terms: bytes
+    weights: bytes
+    keyterms: bytes
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A verified link as stored."""
+
+    url: str
+    other_url: str
+    level: str
+    method: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """An article's grouping as the articles table holds it, in URLs."""
+
+    url: str
+    story_key: str | None
+    duplicate_of_url: str | None
+    method: str | None
+    similarity: float | None
+
+
+@dataclass(frozen=True)
+class UnindexedArticle:
+    """A stored article that has no signature of the current scheme yet."""
+
+    url: str
+    title: str | None
+    text: str
+    text_hash: str
+    published_at: datetime | None
+    observed_at: datetime | None
+
+
+class GroupingStore:
+    """Reads and writes grouping's signatures and links in one database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def iter_signatures(self, scheme: str) -> Iterator[SignatureRow]:
+        """Stored signatures of `scheme`, in URL order."""
+        query = (
+            select(GroupingSignature)
+            .where(GroupingSignature.scheme == scheme)
+            .order_by(GroupingSignature.url)
+        )
+        with self.database.sessions() as session:
+            for row in session.scalars(query.execution_options(yield_per=1000)):
+                yield SignatureRow(
+                    row.url,
+                    row.scheme,
+                    row.text_hash,
+                    row.published_at,
+                    row.observed_at,
+                    row.indexed,
+                    row.content_words,
+                    row.minhash,
+                    row.bands,
+                    row.shingles,
+                    row.terms,
+                    row.weights,
+                    row.keyterms,
+                )
+
+    def iter_links(self) -> Iterator[LinkRow]:
+        """Every stored link."""
+        query = select(
+            ArticleLink.url,
+            ArticleLink.other_url,
+            ArticleLink.level,
+            ArticleLink.method,
+            ArticleLink.similarity,
+        ).order_by(ArticleLink.id)
+        with self.database.sessions() as session:
+            for url, other_url, level, method, similarity in session.execute(
+                query.execution_options(yield_per=5000)
+            ):
+                yield LinkRow(url, other_url, level, method, similarity)
+
+    def iter_decisions(self) -> Iterator[StoredDecision]:
+        """Every stored article's story key and canonical, as URLs."""
+        canonical = Article.__table__.alias("canonical")
+        query = (
+            select(
+                Article.url,
+                Story.key,
+                canonical.c.url,
+                Article.link_method,
+                Article.link_similarity,
+            )
+            .outerjoin(Story, Story.id == Article.story_id)
+            .outerjoin(canonical, canonical.c.id == Article.duplicate_of_id)
+        )
+        with self.database.sessions() as session:
+            for url, story_key, duplicate_of_url, method, similarity in session.execute(
+                query.execution_options(yield_per=5000)
+            ):
+                yield StoredDecision(url, story_key, duplicate_of_url, method, similarity)
+
+    def iter_unindexed_articles(self, scheme: str) -> Iterator[UnindexedArticle]:
+        """Stored articles without a signature of `scheme` (older runs, other settings)."""
+        current = (
+            select(GroupingSignature.url)
+            .where(GroupingSignature.scheme == scheme, GroupingSignature.text_hash == Article.text_hash)
+            .where(GroupingSignature.url == Article.url)
+        )
+        query = (
+            select(
+                Article.url,
+                Article.title,
+                Article.text,
+                Article.text_hash,
+                Article.published_at,
+                Article.observed_at,
+            )
+            .where(~current.exists())
+            .order_by(Article.url)
+        )
+        with self.database.sessions() as session:
+            for url, title, text, text_hash, published_at, observed_at in session.execute(
+                query.execution_options(yield_per=1000)
+            ):
+                yield UnindexedArticle(url, title, text, text_hash, published_at, observed_at)
+
+    def save(self, signatures: Sequence[SignatureRow], links: Iterable[LinkRow]) -> None:
+        """Store new signatures (replacing an article's older one and its links) and links."""
+        now = datetime.now(UTC)
+        with self.database.sessions.begin() as session:
+            urls = [signature.url for signature in signatures]
+            for start in range(0, len(urls), _CHUNK):
+                chunk = urls[start : start + _CHUNK]
+                session.execute(delete(GroupingSignature).where(GroupingSignature.url.in_(chunk)))
+                session.execute(delete(ArticleLink).where(ArticleLink.url.in_(chunk)))
+                session.execute(delete(ArticleLink).where(ArticleLink.other_url.in_(chunk)))
+            session.add_all(
+                GroupingSignature(
+                    url=signature.url,
+                    scheme=signature.scheme,
+                    text_hash=signature.text_hash,
+                    published_at=signature.published_at,
+                    observed_at=signature.observed_at,
+                    indexed=signature.indexed,
+                    content_words=signature.content_words,
+                    minhash=signature.minhash,
+                    bands=signature.bands,
+                    shingles=signature.shingles,
+                    terms=signature.terms,
+                    weights=signature.weights,
+                    keyterms=signature.keyterms,
+                    created_at=now,
+                )
+                for signature in signatures
+            )
+            session.flush()
+            session.add_all(
+                ArticleLink(
+                    url=link.url,
+                    other_url=link.other_url,
+                    level=link.level,
+                    method=link.method,
+                    similarity=link.similarity,
+                    decided_at=now,
+                )
+                for link in links
+            )

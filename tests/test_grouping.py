@@ -1,0 +1,270 @@
+"""Grouping's pure core: copies and their canonical, stories, chaining, short texts, order."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines.grouping.features import FeatureExtractor, FeatureOptions
+from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper
+from pipelines.grouping.index import BandIndex
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "articles"
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+QUAKE_PERU = (
+    "A magnitude 7.0 earthquake struck southern Peru near the city of Arequipa early on "
+    "Monday, collapsing adobe houses in the Caylloma province and cutting the Pan-American "
+    "highway, Peru's geophysical institute said. Governor Elmer Caceres Llica said two "
+    "villagers in Chivay died when a church wall fell and that rescue teams from Lima were "
+    "flying to the Colca valley. Landslides blocked the road to Cabanaconde and the tremor "
+    "was felt in Tacna and across the border in northern Chile. President Dina Boluarte "
+    "declared an emergency in Arequipa and promised tents, water and doctors for families "
+    "who slept outdoors in the cold Andean night."
+)
+QUAKE_PERU_OTHER_OUTLET = (
+    "Two people were killed in Chivay when a powerful 7.0 quake shook Arequipa in southern "
+    "Peru on Monday, regional governor Elmer Caceres Llica told local radio. Homes built of "
+    "adobe crumbled across Caylloma and landslides closed the route to Cabanaconde in the "
+    "Colca valley, a canyon popular with tourists. Boluarte declared a state of emergency in "
+    "Arequipa, and the defence ministry sent planes from Lima with tents and medical staff. "
+    "Shaking was reported as far away as Tacna and the Chilean city of Arica."
+)
+QUAKE_JAPAN = (
+    "A magnitude 6.9 earthquake struck off the coast of Ishikawa prefecture in central Japan "
+    "on Monday, the Japan Meteorological Agency said, issuing a tsunami advisory for the Noto "
+    "peninsula. Houses collapsed in Wajima and Suzu, and a fire broke out in the Wajima "
+    "morning market district. Prime Minister Fumio Kishida told reporters that Self-Defense "
+    "Forces were heading to the region and that the Kansai Electric Power Company had found "
+    "no anomalies at its nuclear plants. Shinkansen services between Tokyo and Kanazawa were "
+    "suspended while engineers checked the tracks for damage."
+)
+CHAIN_LEFT = (
+    "The city council of Porto Alegre approved a budget for flood barriers along the Guaiba "
+    "river after mayor Sebastiao Melo presented engineering studies on pumping stations, "
+    "levees and drainage canals. Councillors debated the cost of dredging and the relocation "
+    "of riverside families from the Sarandi district, and the plan passed by twenty votes to "
+    "eleven after a long session about contracts and federal loans."
+)
+CHAIN_RIGHT = (
+    "Violinist Hilary Hahn opened the Salzburg festival with a Sibelius concerto conducted by "
+    "Riccardo Muti, and critics praised the Vienna Philharmonic strings in the Grosses "
+    "Festspielhaus. The programme also featured Bruckner's seventh symphony, and the festival "
+    "director Markus Hinterhauser announced a new opera commission by composer Olga Neuwirth "
+    "for next summer, with tickets selling out within hours of the announcement."
+)
+
+
+def article(url: str, text: str, title: str | None = None, hours: float | None = 0.0) -> GroupingInput:
+    published = None if hours is None else T0 + timedelta(hours=hours)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return GroupingInput(url, text, digest, title, published)
+
+
+def seed_texts() -> list[str]:
+    return [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+
+
+def copies_of(text: str) -> dict[str, str]:
+    """The edits wire copies go through, each as its own copy."""
+    tokens = text.split(" ")
+    edited = tokens[:]
+    for position in range(7, len(edited), 53):
+        edited[position] = edited[position].upper()
+    return {
+        "https://trimmed.example/a": " ".join(tokens[: len(tokens) // 2]),
+        "https://extended.example/a": text + "\n\nThis story has been updated with comment from officials.",
+        "https://edited.example/a": " ".join(edited).replace(" said ", " told reporters ", 1),
+        "https://recrawl.example/a": "Home | News | Subscribe now\n" + text + "\nAll rights reserved. Cookies.",
+        "https://wire.example/a?utm_source=rss": text,
+    }
+
+
+def story_of(grouper: StoryGrouper, url: str) -> str:
+    decision = grouper.decision_of(url)
+    assert decision is not None
+    return decision.story_key
+
+
+def canonical_of(grouper: StoryGrouper, url: str) -> str:
+    decision = grouper.decision_of(url)
+    assert decision is not None
+    return decision.duplicate_of_url or url
+
+
+# -- copies ---------------------------------------------------------------------------------
+
+
+def test_every_kind_of_edited_copy_points_at_the_earliest_published_original() -> None:
+    original = seed_texts()[1]
+    grouper = StoryGrouper(GroupingOptions())
+    grouper.assign(article("https://wire.example/a", original, hours=0))
+    for url, text in copies_of(original).items():
+        decision = grouper.assign(article(url, text, hours=2))
+        assert decision.duplicate_of_url == "https://wire.example/a", url
+        assert decision.method in {"exact", "containment"}
+        assert decision.duplicate_similarity is not None and decision.duplicate_similarity >= 0.6
+    assert len({story_of(grouper, url) for url in [*copies_of(original), "https://wire.example/a"]}) == 1
+
+
+def test_an_earlier_published_copy_arriving_later_becomes_the_canonical() -> None:
+    original = seed_texts()[1]
+    grouper = StoryGrouper(GroupingOptions())
+    grouper.assign(article("https://late.example/a", original, hours=5))
+    grouper.assign(article("https://later.example/a", original + "\n\nUpdated.", hours=6))
+    decision = grouper.assign(article("https://early.example/a", original, hours=1))
+    assert decision.duplicate_of_url is None
+    changes = grouper.take_changes()
+    assert {url: change.duplicate_of_url for url, change in changes.items()} == {
+        "https://late.example/a": "https://early.example/a",
+        "https://later.example/a": "https://early.example/a",
+    }
+
+
+def test_reports_sharing_only_quotes_are_not_copies_but_one_story() -> None:
+    first, second = seed_texts()
+    grouper = StoryGrouper(GroupingOptions())
+    grouper.assign(article("https://military.example/a", first, hours=None))
+    decision = grouper.assign(article("https://washingtontimes.example/b", second, hours=0))
+    assert decision.duplicate_of_url is None
+    assert decision.method == "tfidf_avglink"
+    assert story_of(grouper, "https://military.example/a") == story_of(grouper, "https://washingtontimes.example/b")
+
+
+# -- stories --------------------------------------------------------------------------------
+
+
+def test_two_outlets_on_one_earthquake_join_and_a_look_alike_earthquake_stays_apart() -> None:
+    grouper = StoryGrouper(GroupingOptions())
+    grouper.assign(article("https://a.example/peru", QUAKE_PERU, "Deadly quake hits southern Peru"))
+    grouper.assign(article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3))
+    grouper.assign(article("https://c.example/japan", QUAKE_JAPAN, "Strong quake strikes central Japan", 1))
+    assert story_of(grouper, "https://a.example/peru") == story_of(grouper, "https://b.example/peru")
+    assert story_of(grouper, "https://c.example/japan") != story_of(grouper, "https://a.example/peru")
+
+
+def test_reports_further_apart_than_the_window_are_separate_stories() -> None:
+    grouper = StoryGrouper(GroupingOptions(story_window=timedelta(days=3)))
+    grouper.assign(article("https://a.example/peru", QUAKE_PERU))
+    grouper.assign(article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, hours=24 * 10))
+    assert story_of(grouper, "https://a.example/peru") != story_of(grouper, "https://b.example/peru")
+
+
+def test_a_bridging_article_does_not_chain_two_unrelated_stories() -> None:
+    bridge = " ".join(CHAIN_LEFT.split(" ")[:22] + CHAIN_RIGHT.split(" ")[:45])
+    extractor = FeatureExtractor(FeatureOptions())
+    left, middle, right = (extractor.extract(None, text) for text in (CHAIN_LEFT, bridge, CHAIN_RIGHT))
+    threshold = GroupingOptions().story_similarity
+    # The bridge resembles each side, the sides not each other: single-link would chain them.
+    assert left.cosine(middle) >= threshold and right.cosine(middle) >= threshold
+    assert left.cosine(right) < 0.05
+    grouper = StoryGrouper(GroupingOptions())
+    for url, text in [("https://l.example/", CHAIN_LEFT), ("https://r.example/", CHAIN_RIGHT), ("https://m.example/", bridge)]:
+        grouper.assign(article(url, text))
+    assert story_of(grouper, "https://l.example/") != story_of(grouper, "https://r.example/")
+
+
+# -- short and empty texts -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "and the of to in it is was that this for with as on at by",
+        "Breaking news update.",
+        "12 34 56 78 90 2024",
+    ],
+)
+def test_empty_short_and_stop_word_only_texts_never_match_each_other(text: str) -> None:
+    grouper = StoryGrouper(GroupingOptions())
+    first = grouper.assign(article("https://a.example/x", text))
+    second = grouper.assign(article("https://b.example/x", text))
+    third = grouper.assign(article("https://c.example/x", text + " "))
+    for decision, url in [(first, "https://a.example/x"), (second, "https://b.example/x"), (third, "https://c.example/x")]:
+        assert decision.method == "too_short"
+        assert decision.duplicate_of_url is None
+        assert decision.story_key == url
+
+
+def test_a_short_text_never_joins_a_story_of_other_short_texts() -> None:
+    line = "Tara Reid checks into Promises rehab clinic in Malibu, her publicist Jack Ketsoyan confirms"
+    grouper = StoryGrouper(GroupingOptions())
+    grouper.assign(article("https://a.example/x", line))
+    decision = grouper.assign(article("https://b.example/x", line + " again"))
+    assert decision.duplicate_of_url is None and decision.story_key == "https://b.example/x"
+
+
+# -- order and run boundaries -----------------------------------------------------------------
+
+
+def corpus() -> list[GroupingInput]:
+    seeds = seed_texts()
+    items = [
+        article("https://military.example/a", seeds[0], hours=None),
+        article("https://washingtontimes.example/b", seeds[1], hours=0),
+        article("https://a.example/peru", QUAKE_PERU, "Deadly quake hits southern Peru", 2),
+        article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3),
+        article("https://c.example/japan", QUAKE_JAPAN, "Strong quake strikes central Japan", 1),
+        article("https://l.example/", CHAIN_LEFT),
+        article("https://r.example/", CHAIN_RIGHT),
+        article("https://short.example/", "Just a headline."),
+    ]
+    for index, (url, text) in enumerate(copies_of(seeds[1]).items()):
+        items.append(article(url, text, hours=1 + index))
+    items.append(article("https://earliest.example/b", seeds[1], hours=-1))
+    return items
+
+
+def outcome(grouper: StoryGrouper, items: list[GroupingInput]) -> tuple[frozenset[frozenset[str]], dict[str, str]]:
+    stories: dict[str, set[str]] = {}
+    for item in items:
+        stories.setdefault(story_of(grouper, item.url), set()).add(item.url)
+    return frozenset(frozenset(group) for group in stories.values()), {
+        item.url: canonical_of(grouper, item.url) for item in items
+    }
+
+
+def test_groups_and_canonicals_do_not_depend_on_arrival_order() -> None:
+    items = corpus()
+    results = []
+    for seed in range(4):
+        shuffled = items[:]
+        random.Random(seed).shuffle(shuffled)
+        grouper = StoryGrouper(GroupingOptions())
+        for item in shuffled:
+            grouper.assign(item)
+        results.append(outcome(grouper, items))
+    assert all(result == results[0] for result in results)
+    stories, canonicals = results[0]
+    assert canonicals["https://trimmed.example/a"] == "https://earliest.example/b"
+    assert canonicals["https://washingtontimes.example/b"] == "https://earliest.example/b"
+    assert frozenset({"https://a.example/peru", "https://b.example/peru"}) in stories
+
+
+def test_reading_an_article_again_changes_nothing() -> None:
+    grouper = StoryGrouper(GroupingOptions())
+    items = corpus()
+    first = [grouper.assign(item) for item in items]
+    grouper.take_changes()
+    again = [grouper.assign(item) for item in items]
+    assert [d.story_key for d in again] == [grouper.decision_of(i.url).story_key for i in items]  # type: ignore[union-attr]
+    assert grouper.take_changes() == {}
+    assert len(grouper) == len(items) and len(first) == len(again)
+
+
+def test_band_index_finds_keys_across_buffer_and_sorted_runs() -> None:
+    import numpy as np
+
+    index = BandIndex()
+    index.add_many(np.array([1, 2], dtype=np.int32), np.array([10, 20], dtype=np.uint64))
+    index.add(3, np.array([10, 30], dtype=np.uint64))
+    assert index.lookup(np.array([10], dtype=np.uint64)) == {1, 3}
+    index.merge()
+    assert index.lookup(np.array([10, 20, 99], dtype=np.uint64)) == {1, 2, 3}
+    assert len(index) == 4
