@@ -35,7 +35,9 @@ DATASET = PROJECT_ROOT.parent / "shared" / "data" / "wcxb-dev-articles"
 
 
 def load_pages() -> list[bytes]:
-    pages = [gzip.decompress(path.read_bytes()) for path in sorted((DATASET / "html").glob("*.html.gz"))]
+    pages = [
+        gzip.decompress(path.read_bytes()) for path in sorted((DATASET / "html").glob("*.html.gz"))
+    ]
     if not pages:
         sys.exit(f"no pages found in {DATASET} (../shared/data beside the project)")
     return pages
@@ -55,7 +57,9 @@ def write_warc(path: Path, pages: list[bytes], count: int) -> None:
                 "response",
                 payload=io.BytesIO(body),
                 http_headers=headers,
-                warc_headers_dict={"WARC-Date": datetime(2024, 5, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+                warc_headers_dict={
+                    "WARC-Date": datetime(2024, 5, 1, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                },
             )
             writer.write_record(record)
 
@@ -85,7 +89,17 @@ def tree_rss_mib(root_pid: int) -> float:
 
 def run_newsfold(warc: Path, database: Path, workers: int | None) -> tuple[float, float, str]:
     """Seconds, peak tree RSS (MiB) and the log of `scrapy crawl warc`."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "warc", "-a", f"path={warc}", "-s", "LOG_LEVEL=INFO"]
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "warc",
+        "-a",
+        f"path={warc}",
+        "-s",
+        "LOG_LEVEL=INFO",
+    ]
     if workers is not None:
         command += ["-s", f"EXTRACTION_WORKERS={workers}"]
     began = time.perf_counter()
@@ -126,21 +140,32 @@ def run_trafilatura(pages: list[bytes], count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=None, help="EXTRACTION_WORKERS (default: the setting)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="EXTRACTION_WORKERS (default: the setting)"
+    )
     arguments = parser.parse_args()
     pages = load_pages()
     with tempfile.TemporaryDirectory(prefix="newsfold-throughput-") as folder:
         warc = Path(folder) / "bench.warc.gz"
         write_warc(warc, pages, arguments.pages)
-        print(f"WARC: {arguments.pages} pages, {warc.stat().st_size / 2**20:.1f} MiB; {os.cpu_count()} cores")
+        print(
+            f"WARC: {arguments.pages} pages, {warc.stat().st_size / 2**20:.1f} MiB; {os.cpu_count()} cores"
+        )
         seconds, peak, log = run_newsfold(warc, Path(folder) / "bench.db", arguments.workers)
-        stored = next((line.split(":")[1].strip() for line in log.splitlines() if "articles stored:" in line), "?")
+        stored = next(
+            (line.split(":")[1].strip() for line in log.splitlines() if "articles stored:" in line),
+            "?",
+        )
         newsfold_rate = arguments.pages / seconds
-        print(f"newsfold (scrapy crawl warc, end to end): {seconds:6.1f} s  {newsfold_rate:6.1f} pages/s  "
-              f"stored {stored}  peak RSS {peak:.0f} MiB")
+        print(
+            f"newsfold (scrapy crawl warc, end to end): {seconds:6.1f} s  {newsfold_rate:6.1f} pages/s  "
+            f"stored {stored}  peak RSS {peak:.0f} MiB"
+        )
         trafilatura_seconds = run_trafilatura(pages, arguments.pages)
         trafilatura_rate = arguments.pages / trafilatura_seconds
-        print(f"trafilatura bare_extraction, one process: {trafilatura_seconds:6.1f} s  {trafilatura_rate:6.1f} pages/s")
+        print(
+            f"trafilatura bare_extraction, one process: {trafilatura_seconds:6.1f} s  {trafilatura_rate:6.1f} pages/s"
+        )
         print(f"ratio newsfold / trafilatura: {newsfold_rate / trafilatura_rate:.2f}x")
 
 

@@ -22,7 +22,11 @@ def format_run_summary(stats: dict[str, object]) -> str:
         value = stats.get(key, 0)
         return value if isinstance(value, int) else 0
 
-    rejects = {key.removeprefix("rejects/"): count(key) for key in sorted(stats) if key.startswith("rejects/")}
+    rejects = {
+        key.removeprefix("rejects/"): count(key)
+        for key in sorted(stats)
+        if key.startswith("rejects/")
+    }
     lines = [
         "newsfold run summary",
         f"  files read:        {count('files/read')}",
@@ -50,4 +54,6 @@ class RunSummary:
         return extension
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        logger.info("%s\n  finish reason:     %s", format_run_summary(self.stats.get_stats()), reason)
+        logger.info(
+            "%s\n  finish reason:     %s", format_run_summary(self.stats.get_stats()), reason
+        )

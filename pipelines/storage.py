@@ -48,7 +48,9 @@ class StorageOptions:
     retry_seconds: float = 120.0
 
 
-def storage_options_from_settings(batch_size: int, flush_seconds: float, retry_seconds: float) -> StorageOptions:
+def storage_options_from_settings(
+    batch_size: int, flush_seconds: float, retry_seconds: float
+) -> StorageOptions:
     """Validated `StorageOptions`; raises ValueError naming the bad setting."""
     if batch_size < 1:
         raise ValueError(f"STORAGE_BATCH_SIZE must be at least 1, not {batch_size}")
@@ -148,7 +150,9 @@ class StoragePipeline:
         """Nothing else is happening: write what is waiting."""
         self.flush()
 
-    def item_dropped(self, item: Any, response: Any, exception: BaseException, spider: Spider) -> None:
+    def item_dropped(
+        self, item: Any, response: Any, exception: BaseException, spider: Spider
+    ) -> None:
         """Record a dropped item with its reason; nothing refused is silently lost."""
         if isinstance(exception, RejectedItem):
             reason, detail = exception.reason, exception.detail
@@ -159,7 +163,9 @@ class StoragePipeline:
         url = getattr(item, "url", None) or "<unknown>"
         self.stats.inc_value(f"rejects/{reason}")
         logger.info("Rejected %s: %s %s", url, reason, detail)
-        self.pending_rejections.append(Rejection(url, reason, detail, getattr(item, "source", None)))
+        self.pending_rejections.append(
+            Rejection(url, reason, detail, getattr(item, "source", None))
+        )
         if self._flush_is_due():
             self.flush()
 
@@ -173,8 +179,10 @@ class StoragePipeline:
             if self.pending_rejections:
                 self.repository.record_rejections(self.pending_rejections)
         except (OperationalError, DBAPIError) as error:
-            if isinstance(error, DBAPIError) and not error.connection_invalidated and not isinstance(
-                error, OperationalError
+            if (
+                isinstance(error, DBAPIError)
+                and not error.connection_invalidated
+                and not isinstance(error, OperationalError)
             ):
                 raise
             self.stats.inc_value("storage/flush_failed")

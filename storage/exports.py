@@ -62,7 +62,9 @@ class ExportRequest:
     until: datetime | None = None
 
 
-def export_rows(database: Database, request: ExportRequest) -> tuple[tuple[str, ...], Iterator[dict[str, Any]]]:
+def export_rows(
+    database: Database, request: ExportRequest
+) -> tuple[tuple[str, ...], Iterator[dict[str, Any]]]:
     """The column names and a stream of rows for `request`, ordered by id."""
     if request.stories:
         return STORY_COLUMNS, _stream(database, _story_query(request), STORY_COLUMNS)
@@ -70,7 +72,10 @@ def export_rows(database: Database, request: ExportRequest) -> tuple[tuple[str, 
 
 
 def write_export(
-    columns: tuple[str, ...], rows: Iterator[dict[str, Any]], output: Path, export_format: ExportFormat
+    columns: tuple[str, ...],
+    rows: Iterator[dict[str, Any]],
+    output: Path,
+    export_format: ExportFormat,
 ) -> int:
     """Write `rows` to `output` in `export_format`; returns the number of rows written."""
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -99,9 +104,13 @@ def _story_query(request: ExportRequest) -> Select[Any]:
     return query.order_by(Story.id)
 
 
-def _stream(database: Database, query: Select[Any], columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _stream(
+    database: Database, query: Select[Any], columns: tuple[str, ...]
+) -> Iterator[dict[str, Any]]:
     with database.read_engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=_CHUNK_ROWS).execute(query)
+        result = connection.execution_options(stream_results=True, yield_per=_CHUNK_ROWS).execute(
+            query
+        )
         for row in result:
             yield dict(zip(columns, row, strict=True))
 
@@ -119,7 +128,9 @@ def _write_csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]], output:
         for row in rows:
             writer.writerow(
                 {
-                    key: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else _plain(value)
+                    key: json.dumps(value, ensure_ascii=False)
+                    if isinstance(value, list)
+                    else _plain(value)
                     for key, value in row.items()
                 }
             )
@@ -131,7 +142,9 @@ def _write_jsonl(rows: Iterator[dict[str, Any]], output: Path) -> int:
     written = 0
     with output.open("w", encoding="utf-8") as stream:
         for row in rows:
-            stream.write(json.dumps({key: _plain(value) for key, value in row.items()}, ensure_ascii=False))
+            stream.write(
+                json.dumps({key: _plain(value) for key, value in row.items()}, ensure_ascii=False)
+            )
             stream.write("\n")
             written += 1
     return written
@@ -162,7 +175,14 @@ def _write_parquet(columns: tuple[str, ...], rows: Iterator[dict[str, Any]], out
 
 
 def _arrow_type(pa: Any, column: str) -> Any:
-    if column in {"id", "word_count", "story_id", "duplicate_of_id", "article_count", "outlet_count"}:
+    if column in {
+        "id",
+        "word_count",
+        "story_id",
+        "duplicate_of_id",
+        "article_count",
+        "outlet_count",
+    }:
         return pa.int64()
     if column in {"language_confidence", "link_similarity"}:
         return pa.float64()

@@ -48,7 +48,9 @@ def report_paragraphs(path: Path, title: str | None) -> list[str]:
     return [
         line
         for line in lines
-        if line and line != title and not any(marker in line for marker in BOILERPLATE_MARKERS.values())
+        if line
+        and line != title
+        and not any(marker in line for marker in BOILERPLATE_MARKERS.values())
     ]
 
 
@@ -76,7 +78,10 @@ def test_seed_sources_still_hold_the_boilerplate() -> None:
 
 def test_military_metadata(languages: LanguageDetector) -> None:
     article = clean_seed(MILITARY, languages)
-    assert article.title == "Biden Orders Airstrikes on Iranian-Backed Militias in Syria After Rocket Attacks"
+    assert (
+        article.title
+        == "Biden Orders Airstrikes on Iranian-Backed Militias in Syria After Rocket Attacks"
+    )
     assert article.authors == ("Stephen Losey",)
     assert article.site == "military.com"
     assert article.published_at is None  # the text states no date

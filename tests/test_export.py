@@ -46,17 +46,24 @@ def fill(database_url: str, count: int = 30) -> None:
 
 
 @pytest.mark.parametrize("export_format", ["csv", "jsonl", "parquet"])
-def test_export_matches_the_table_row_for_row(database_url: str, tmp_path: Path, export_format: str) -> None:
+def test_export_matches_the_table_row_for_row(
+    database_url: str, tmp_path: Path, export_format: str
+) -> None:
     fill(database_url)
     output = tmp_path / f"articles.{export_format}"
-    result = run_scrapy("export", "--format", export_format, "-o", str(output), database_url=database_url)
+    result = run_scrapy(
+        "export", "--format", export_format, "-o", str(output), database_url=database_url
+    )
     assert result.returncode == 0, result.stderr
     assert "Exported 30 articles" in result.stdout
     rows = read_rows(output, export_format)
     assert [row["url"] for row in rows] == [f"https://site{n % 4}.example/a/{n}" for n in range(30)]
     assert rows[1]["text"] == "Report number 1 with ünïcödé and a comma, here."
     authors = rows[1]["authors"]
-    assert (json.loads(authors) if isinstance(authors, str) else list(authors)) == ["Jane Doe", "Richard Roe"]
+    assert (json.loads(authors) if isinstance(authors, str) else list(authors)) == [
+        "Jane Doe",
+        "Richard Roe",
+    ]
     assert str(rows[2]["duplicate_of_id"]) == str(rows[0]["id"])
 
 
@@ -64,7 +71,15 @@ def test_export_since_until_filters_on_publish_date(database_url: str, tmp_path:
     fill(database_url)
     output = tmp_path / "march.jsonl"
     result = run_scrapy(
-        "export", "--format", "jsonl", "-o", str(output), "--since", "2024-03-05", "--until", "2024-03-08",
+        "export",
+        "--format",
+        "jsonl",
+        "-o",
+        str(output),
+        "--since",
+        "2024-03-05",
+        "--until",
+        "2024-03-08",
         database_url=database_url,
     )
     assert result.returncode == 0, result.stderr
@@ -75,7 +90,9 @@ def test_export_since_until_filters_on_publish_date(database_url: str, tmp_path:
 def test_export_stories(database_url: str, tmp_path: Path) -> None:
     fill(database_url)
     output = tmp_path / "stories.csv"
-    result = run_scrapy("export", "--format", "csv", "-o", str(output), "--stories", database_url=database_url)
+    result = run_scrapy(
+        "export", "--format", "csv", "-o", str(output), "--stories", database_url=database_url
+    )
     assert result.returncode == 0, result.stderr
     rows = read_rows(output, "csv")
     assert len(rows) == 10
@@ -89,7 +106,9 @@ def test_views_answer_analysts_questions(database_url: str) -> None:
         summary = connection.execute(
             text("SELECT story_id, title, articles, outlets FROM story_summary ORDER BY story_id")
         ).all()
-        clean = connection.execute(text("SELECT count(*), count(DISTINCT story_id) FROM articles_clean")).one()
+        clean = connection.execute(
+            text("SELECT count(*), count(DISTINCT story_id) FROM articles_clean")
+        ).one()
     database.dispose()
     assert len(summary) == 10
     assert summary[0].title == "Title 0" and summary[0].articles == 3 and summary[0].outlets == 3

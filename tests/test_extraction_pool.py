@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from crawler.items import ExtractedArticle
-from pipelines.extraction.article import ExtractionOptions, ExtractionRejected, RawDocument, extract_article
+from pipelines.extraction.article import (
+    ExtractionOptions,
+    ExtractionRejected,
+    RawDocument,
+    extract_article,
+)
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.pool import ExtractionPool, InOrderRelease
 from storage.database import Database
@@ -60,7 +65,11 @@ def test_rejections_cross_the_process_boundary() -> None:
     async def scenario() -> BaseException | ExtractedArticle:
         pool = ExtractionPool(1, 30.0, ExtractionOptions())
         try:
-            return (await asyncio.gather(pool.extract(RawDocument("file:///e.txt", b"   ")), return_exceptions=True))[0]
+            return (
+                await asyncio.gather(
+                    pool.extract(RawDocument("file:///e.txt", b"   ")), return_exceptions=True
+                )
+            )[0]
         finally:
             pool.close()
 
@@ -79,7 +88,9 @@ def test_in_order_release_hands_on_in_ticket_order() -> None:
             release.close(ticket)
 
         tickets = [release.ticket() for _ in range(5)]
-        await asyncio.gather(*(item(t, d) for t, d in zip(tickets, [0.05, 0.0, 0.03, 0.01, 0.0], strict=True)))
+        await asyncio.gather(
+            *(item(t, d) for t, d in zip(tickets, [0.05, 0.0, 0.03, 0.01, 0.0], strict=True))
+        )
         return handed_on
 
     assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
@@ -89,7 +100,13 @@ def stored_rows(database_url: str) -> tuple[list[tuple[object, ...]], list[tuple
     database = Database(database_url)
     with database.sessions() as session:
         articles = session.execute(
-            select(Article.id, Article.url, Article.text_hash, Article.story_id, Article.duplicate_of_id).order_by(Article.id)
+            select(
+                Article.id,
+                Article.url,
+                Article.text_hash,
+                Article.story_id,
+                Article.duplicate_of_id,
+            ).order_by(Article.id)
         ).all()
         rejects = session.execute(select(Reject.url, Reject.reason).order_by(Reject.url)).all()
     database.dispose()
@@ -97,17 +114,30 @@ def stored_rows(database_url: str) -> tuple[list[tuple[object, ...]], list[tuple
 
 
 @pytest.mark.parametrize("workers", ["2"])
-def test_pool_crawl_stores_exactly_what_in_process_extraction_stores(tmp_path: Path, workers: str) -> None:
+def test_pool_crawl_stores_exactly_what_in_process_extraction_stores(
+    tmp_path: Path, workers: str
+) -> None:
     folder = tmp_path / "inbox"
     write_articles(folder, 30, seed=11)
-    for name in ("military-com-biden-airstrikes-syria.txt", "washington-times-biden-airstrikes-syria.txt"):
+    for name in (
+        "military-com-biden-airstrikes-syria.txt",
+        "washington-times-biden-airstrikes-syria.txt",
+    ):
         shutil.copy(SEEDS / name, folder / name)
         shutil.copy(SEEDS / name, folder / f"copy-of-{name}")
     (folder / "empty.txt").write_bytes(b"")
     results = {}
     for mode in ("0", workers):
         database_url = f"sqlite:///{tmp_path / f'workers-{mode}.db'}"
-        run = run_scrapy("crawl", "files", "-a", f"path={folder}", "-s", f"EXTRACTION_WORKERS={mode}", database_url=database_url)
+        run = run_scrapy(
+            "crawl",
+            "files",
+            "-a",
+            f"path={folder}",
+            "-s",
+            f"EXTRACTION_WORKERS={mode}",
+            database_url=database_url,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         results[mode] = stored_rows(database_url)
         if mode != "0":

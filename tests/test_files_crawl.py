@@ -53,7 +53,9 @@ def test_seed_crawl_stores_one_story_and_reruns_in_place(sqlite_url: str) -> Non
 
 
 def test_stories_command_prints_the_seed_story(sqlite_url: str) -> None:
-    assert run_scrapy("crawl", "files", "-a", f"path={SEEDS}", database_url=sqlite_url).returncode == 0
+    assert (
+        run_scrapy("crawl", "files", "-a", f"path={SEEDS}", database_url=sqlite_url).returncode == 0
+    )
     listing = run_scrapy("stories", database_url=sqlite_url)
     assert listing.returncode == 0, listing.stderr
     lines = listing.stdout.strip().splitlines()
@@ -83,11 +85,17 @@ def write_bad_inputs(folder: Path) -> None:
         + "\n\nThe mayor’s office said the rules were needed for safety on the narrow streets.\n"
     )
     (folder / "cp1252.txt").write_bytes(cp1252_text.encode("cp1252"))
-    invalid_utf8 = ("Valid words before the broken bytes, spoken by the minister in the chamber. " * 10).encode()
-    (folder / "invalid-utf8.txt").write_bytes(invalid_utf8 + b"\xff\xfe\xc3\x28 tail words " + invalid_utf8)
+    invalid_utf8 = (
+        "Valid words before the broken bytes, spoken by the minister in the chamber. " * 10
+    ).encode()
+    (folder / "invalid-utf8.txt").write_bytes(
+        invalid_utf8 + b"\xff\xfe\xc3\x28 tail words " + invalid_utf8
+    )
     with (folder / "huge.txt").open("wb") as huge:
         huge.write(b"word " * (50 * 1024 * 1024 // 5))
-    (folder / "bomb.html.gz").write_bytes(gzip.compress(b"<p>" + b"a" * (20 * 1024 * 1024) + b"</p>"))
+    (folder / "bomb.html.gz").write_bytes(
+        gzip.compress(b"<p>" + b"a" * (20 * 1024 * 1024) + b"</p>")
+    )
     (folder / "corrupt.txt.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip at all")
     # A file the kernel refuses to read, whoever we are (root reads chmod-000 files).
     (folder / "unreadable.txt").symlink_to("/proc/self/mem")

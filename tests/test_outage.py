@@ -56,11 +56,30 @@ class ThrowawayPostgres:
         subprocess.run([*self.as_postgres, *command], check=True, capture_output=True, timeout=120)
 
     def initialise(self) -> None:
-        self.run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        )
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data}"
-        self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "start", "-l", str(self.data / "log"))
+        self.run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(self.data / "log"),
+        )
 
     def stop(self) -> None:
         self.run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -79,7 +98,15 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
         yield server
     finally:
         subprocess.run(
-            [*server.as_postgres, str(server.bin / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"],
+            [
+                *server.as_postgres,
+                str(server.bin / "pg_ctl"),
+                "-D",
+                str(server.data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             check=False,
         )
@@ -98,15 +125,26 @@ def count_articles(url: str) -> int | None:
         engine.dispose()
 
 
-def test_database_outage_mid_crawl_loses_nothing(throwaway_postgres: ThrowawayPostgres, tmp_path: Path) -> None:
+def test_database_outage_mid_crawl_loses_nothing(
+    throwaway_postgres: ThrowawayPostgres, tmp_path: Path
+) -> None:
     write_articles(tmp_path / "inbox", 300, seed=7)
     database = Database(throwaway_postgres.url)
     database.create_schema()
     database.dispose()
     crawl = subprocess.Popen(
         [
-            sys.executable, "-m", "scrapy", "crawl", "files", "-a", f"path={tmp_path / 'inbox'}",
-            "-s", "STORAGE_BATCH_SIZE=5", "-s", "STORAGE_FLUSH_SECONDS=0",
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "files",
+            "-a",
+            f"path={tmp_path / 'inbox'}",
+            "-s",
+            "STORAGE_BATCH_SIZE=5",
+            "-s",
+            "STORAGE_FLUSH_SECONDS=0",
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "DATABASE_URL": throwaway_postgres.url},

@@ -46,7 +46,9 @@ def test_extraction_pipeline_rejects_binary_with_reason_and_stat() -> None:
     crawler = get_crawler(FilesSpider)
     pipeline = ExtractionPipeline.from_crawler(crawler)
     pipeline.open_spider()
-    item = ArticleItem("file:///x.html", b"%PDF-1.7\n\x00\x01\x02binary", datetime.now(UTC), "files")
+    item = ArticleItem(
+        "file:///x.html", b"%PDF-1.7\n\x00\x01\x02binary", datetime.now(UTC), "files"
+    )
     with pytest.raises(RejectedItem) as rejection:
         pipeline.process_item(item)
     assert rejection.value.reason == "binary"
@@ -57,7 +59,13 @@ def test_extraction_pipeline_rejects_too_short_text_as_no_article_body() -> None
     crawler = get_crawler(FilesSpider, settings_dict={"EXTRACTION_MIN_WORDS": 40})
     pipeline = ExtractionPipeline.from_crawler(crawler)
     pipeline.open_spider()
-    item = ArticleItem("file:///short.txt", b"Just a few words here.", datetime.now(UTC), "files", content_type="text/plain")
+    item = ArticleItem(
+        "file:///short.txt",
+        b"Just a few words here.",
+        datetime.now(UTC),
+        "files",
+        content_type="text/plain",
+    )
     with pytest.raises(RejectedItem) as rejection:
         pipeline.process_item(item)
     assert rejection.value.reason == "no_article_body"

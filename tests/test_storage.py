@@ -36,8 +36,12 @@ def test_upsert_by_url_updates_in_place(database_url: str) -> None:
     database = Database(database_url)
     database.create_schema()
     repository = ArticleRepository(database)
-    first_id = repository.upsert_article(record("https://a.example/1", "https://a.example/1", title="Old"))
-    second_id = repository.upsert_article(record("https://a.example/1", "https://a.example/1", title="New"))
+    first_id = repository.upsert_article(
+        record("https://a.example/1", "https://a.example/1", title="Old")
+    )
+    second_id = repository.upsert_article(
+        record("https://a.example/1", "https://a.example/1", title="New")
+    )
     with database.sessions() as session:
         titles = session.scalars(select(Article.title)).all()
     database.dispose()
@@ -56,7 +60,12 @@ def test_story_counts_dates_and_title_follow_its_articles(database_url: str) -> 
         record("https://b.example/2", key, published_at=early + timedelta(hours=5), title="Second")
     )
     repository.upsert_article(
-        record("https://c.example/3", key, duplicate_of_url=key, published_at=early + timedelta(hours=9))
+        record(
+            "https://c.example/3",
+            key,
+            duplicate_of_url=key,
+            published_at=early + timedelta(hours=9),
+        )
     )
     with database.sessions() as session:
         story = session.scalars(select(Story)).one()
@@ -86,7 +95,9 @@ def test_moving_an_article_updates_both_stories(database_url: str) -> None:
 def test_rejects_are_kept_with_reason_and_time(database_url: str) -> None:
     database = Database(database_url)
     database.create_schema()
-    ArticleRepository(database).record_rejection("file:///x.pdf", "binary", "content is not text", "files")
+    ArticleRepository(database).record_rejection(
+        "file:///x.pdf", "binary", "content is not text", "files"
+    )
     with database.sessions() as session:
         reject = session.scalars(select(Reject)).one()
     database.dispose()
@@ -119,4 +130,6 @@ def test_unreachable_database_is_one_masked_line_and_exit_1(tmp_path: Path) -> N
     assert "s3cret" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1
-    assert errors[0].startswith("scrapy crawl: error: cannot connect to postgresql+psycopg://reader:***@127.0.0.1:1/news")
+    assert errors[0].startswith(
+        "scrapy crawl: error: cannot connect to postgresql+psycopg://reader:***@127.0.0.1:1/news"
+    )

@@ -43,7 +43,9 @@ class Command(ScrapyCommand):
         parser.add_argument("-o", "--output", dest="output", required=True, help="file to write")
         parser.add_argument("--since", type=parse_since, help="published on or after DATE")
         parser.add_argument("--until", type=parse_since, help="published before DATE")
-        parser.add_argument("--stories", action="store_true", help="export stories instead of articles")
+        parser.add_argument(
+            "--stories", action="store_true", help="export stories instead of articles"
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:

@@ -60,9 +60,13 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--since", type=parse_since, help="only stories published on or after DATE (YYYY-MM-DD)")
+        parser.add_argument(
+            "--since", type=parse_since, help="only stories published on or after DATE (YYYY-MM-DD)"
+        )
         parser.add_argument("--limit", type=int, default=None, help="at most N stories")
-        parser.add_argument("--articles", action="store_true", help="list each story's articles too")
+        parser.add_argument(
+            "--articles", action="store_true", help="list each story's articles too"
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
@@ -73,7 +77,9 @@ class Command(ScrapyCommand):
         database = Database(database_url_from_settings(self.settings))
         try:
             database.create_schema()
-            stories = ArticleRepository(database).story_summaries(since=opts.since, limit=opts.limit)
+            stories = ArticleRepository(database).story_summaries(
+                since=opts.since, limit=opts.limit
+            )
         finally:
             database.dispose()
         if not stories:

@@ -83,5 +83,8 @@ class FilesSpider(Spider):
         except FileTooLarge as error:
             item.read_error, item.read_error_detail = "too_large", str(error)
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-            item.read_error, item.read_error_detail = "unreadable", f"{type(error).__name__}: {error}"
+            item.read_error, item.read_error_detail = (
+                "unreadable",
+                f"{type(error).__name__}: {error}",
+            )
         return item

@@ -19,7 +19,12 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from crawler.items import ExtractedArticle
-from pipelines.extraction.article import ExtractionOptions, ExtractionRejected, RawDocument, extract_article
+from pipelines.extraction.article import (
+    ExtractionOptions,
+    ExtractionRejected,
+    RawDocument,
+    extract_article,
+)
 from pipelines.extraction.language import LanguageDetector
 
 logger = logging.getLogger(__name__)
@@ -62,11 +67,17 @@ class _Worker:
     """One worker process and our end of its pipe."""
 
     def __init__(
-        self, context: multiprocessing.context.BaseContext, options: ExtractionOptions, extract: Extractor
+        self,
+        context: multiprocessing.context.BaseContext,
+        options: ExtractionOptions,
+        extract: Extractor,
     ) -> None:
         self.connection, child_end = context.Pipe()
         self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
-            target=_serve, args=(child_end, options, extract), daemon=True, name="newsfold-extraction"
+            target=_serve,
+            args=(child_end, options, extract),
+            daemon=True,
+            name="newsfold-extraction",
         )
         self.process.start()
         child_end.close()
@@ -127,7 +138,9 @@ class ExtractionPool:
         """
         idle = self._idle_queue()
         worker = await idle.get()
-        answer = await asyncio.get_running_loop().run_in_executor(None, worker.run, document, self.timeout)
+        answer = await asyncio.get_running_loop().run_in_executor(
+            None, worker.run, document, self.timeout
+        )
         if answer is None:
             worker = self._replace(worker)
         idle.put_nowait(worker)
