@@ -134,8 +134,9 @@ def run_trafilatura(url: str, body: bytes) -> PageResult:
     meta = trafilatura.bare_extraction(body, url=url, with_metadata=True)
     if meta is None:
         return PageResult(text, None, None, ())
-    authors = tuple(a.strip() for a in (meta.author or "").split(";") if a.strip())
-    return PageResult(text, meta.title, meta.date, authors)
+    fields = meta if isinstance(meta, dict) else meta.as_dict()
+    authors = tuple(a.strip() for a in (fields.get("author") or "").split(";") if a.strip())
+    return PageResult(text, fields.get("title"), fields.get("date"), authors)
 
 
 _CACHE: dict[str, Any] = {}

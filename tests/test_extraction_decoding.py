@@ -97,3 +97,12 @@ def test_article_text_is_decoded_before_extraction(
     article = extract_article(document, ExtractionOptions(min_words=5), languages)
     assert sentences(text)[1] in article.text
     assert "\ufffd" not in article.text
+
+
+def test_wrong_utf8_declaration_falls_through_to_sniffing() -> None:
+    """A page in cp1252 that claims UTF-8 is not decoded as UTF-8 with holes."""
+    data = page(FRENCH * 3, meta_charset="utf-8").encode("cp1252")
+    decoded = decode_text(data, None, is_html=True)
+    assert decoded.evidence == "sniffed"
+    assert "rénovation" in decoded.text
+    assert "\ufffd" not in decoded.text

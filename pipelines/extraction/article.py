@@ -16,7 +16,13 @@ from typing import Literal
 import trafilatura
 
 from crawler.items import ExtractedArticle
-from pipelines.extraction.body import blocks_from_xml, drop_headline, prefer_json_ld_body
+from pipelines.extraction.body import (
+    blocks_from_xml,
+    cut_trailing_sections,
+    drop_headline,
+    more_complete,
+    prefer_json_ld_body,
+)
 from pipelines.extraction.boilerplate import CleanedText, clean_paragraphs, split_paragraphs
 from pipelines.extraction.decoding import UndecodableContent, decode_text, looks_binary
 from pipelines.extraction.language import LanguageDetector
@@ -33,7 +39,8 @@ _WORD = re.compile(r"\w+")
 # Titles of pages that are not articles: errors, login and subscription walls.
 _NOT_AN_ARTICLE = re.compile(
     r"\b(?:404|403|page not found|not found|access denied|forbidden|sign in|log ?in|"
-    r"subscribe to (?:read|continue)|error)\b",
+    r"subscribe to (?:read|continue)|error|could ?n[o']t find|does ?n[o']t exist|"
+    r"no longer available)\b",
     re.IGNORECASE,
 )
 _ERROR_PAGE_MAX_WORDS = 150
@@ -53,6 +60,8 @@ class ExtractionOptions:
     """How to extract; built once from settings."""
 
     mode: ExtractionMode = "recall"
+    # A second trafilatura pass whose output wins when it is a longer near-superset.
+    second_mode: ExtractionMode | None = "balanced"
     include_tables: bool = True
     min_words: int = 40
     use_json_ld_body: bool = True
@@ -114,22 +123,16 @@ def _from_html(
     tree = parse_html(html)
     meta = page_metadata(tree) if tree is not None else PageMetadata()
     web_url = url if url.startswith("http") else None
-    xml = trafilatura.extract(
-        html,
-        url=web_url,
-        output_format="xml",
-        with_metadata=True,
-        include_comments=False,
-        include_tables=options.include_tables,
-        favor_precision=options.mode == "precision",
-        favor_recall=options.mode == "recall",
-        deduplicate=False,
-    )
+    xml = _trafilatura_xml(html, web_url, options.mode, options, with_metadata=True)
     root = _doc_attributes(xml)
     title = choose_title(meta, root.get("title"), web_url or "")
     blocks = drop_headline(blocks_from_xml(xml), title)
+    if options.second_mode is not None:
+        second = _trafilatura_xml(html, web_url, options.second_mode, options, with_metadata=False)
+        blocks = more_complete(blocks, drop_headline(blocks_from_xml(second), title))
     if options.use_json_ld_body:
         blocks = prefer_json_ld_body(blocks, meta.article_body)
+    blocks = cut_trailing_sections(blocks)
     if not blocks:
         raise ExtractionRejected("no_article_body", "trafilatura found no main text")
     cleaned = clean_paragraphs([block.text for block in blocks])
@@ -142,7 +145,7 @@ def _from_html(
     cleaned.published_at = published.when if published else None
     cleaned.modified_at = choose_modified(meta) or cleaned.modified_at
     canonical = root.get("url") if (root.get("url") or "").startswith("http") else url
-    _reject_non_article(cleaned, title)
+    _reject_non_article(cleaned, [title or "", meta.html_title or "", *meta.h1[:1]])
     return _finish(
         cleaned,
         url,
@@ -151,6 +154,23 @@ def _from_html(
         languages,
         date_source=published.source if published else "text",
         published_day=published.day if published else None,
+    )
+
+
+def _trafilatura_xml(
+    html: str, url: str | None, mode: ExtractionMode, options: ExtractionOptions, with_metadata: bool
+) -> str | None:
+    """trafilatura's XML output (paragraphs, headings, lists, tables, metadata) for `mode`."""
+    return trafilatura.extract(
+        html,
+        url=url,
+        output_format="xml",
+        with_metadata=with_metadata,
+        include_comments=False,
+        include_tables=options.include_tables,
+        favor_precision=mode == "precision",
+        favor_recall=mode == "recall",
+        deduplicate=False,
     )
 
 
@@ -167,11 +187,13 @@ def _doc_attributes(xml: str | None) -> dict[str, str]:
     }
 
 
-def _reject_non_article(cleaned: CleanedText, title: str | None) -> None:
+def _reject_non_article(cleaned: CleanedText, titles: list[str]) -> None:
     """Error pages and login walls hold a title and a few lines, never an article."""
-    words = len(_WORD.findall(cleaned.text))
-    if title and _NOT_AN_ARTICLE.search(title) and words < _ERROR_PAGE_MAX_WORDS:
-        raise ExtractionRejected("no_article_body", f"page titled {title!r} is not an article")
+    if len(_WORD.findall(cleaned.text)) >= _ERROR_PAGE_MAX_WORDS:
+        return
+    for title in titles:
+        if _NOT_AN_ARTICLE.search(title):
+            raise ExtractionRejected("no_article_body", f"page titled {title!r} is not an article")
 
 
 def _finish(

@@ -2,7 +2,8 @@
 
 trafilatura finds the main content; this module keeps its paragraph, heading, list and
 table structure so that structural rules can drop what plain text cannot tell apart:
-the headline repeated as the first heading, and navigation-like runs of list items.
+the headline repeated as the first heading, and the sections that follow an article
+("Related", "More from", "About the author", "Comments").
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ _BLOCK_TAGS = frozenset({"p", "head", "item", "cell", "quote", "code"})
 _WORD = re.compile(r"\w+")
 _JSON_LD_MIN_WORDS = 80
 _JSON_LD_MIN_COVERAGE = 0.6
+_SUPERSET_MIN_COVERAGE = 0.7
+_SECTION_HEADING_MAX_WORDS = 8
+_END_SECTION = re.compile(
+    r"^(?:related(?: posts| articles| stories| reading| content| coverage)?|"
+    r"more (?:from|on|stories|articles|news|like this)\b.*|you (?:may|might) also (?:like|enjoy)|"
+    r"recommended(?: for you| reading| articles| stories)?|read (?:next|more|also)|also read|"
+    r"most (?:read|popular|viewed)|trending(?: now| stories)?|about the authors?|"
+    r"leave a (?:reply|comment)|(?:\d+ )?comments?|share this(?: article| post| story)?|"
+    r"popular posts|latest (?:news|posts|articles|stories)|further reading|keep reading|up next|"
+    r"don.t miss|explore more|recent posts)\W*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,36 @@ def prefer_json_ld_body(blocks: list[Block], article_body: str | None) -> list[B
         return blocks
     paragraphs = (" ".join(part.split()) for part in re.split(r"\n\s*|\r", article_body))
     return [Block("p", paragraph) for paragraph in paragraphs if paragraph]
+
+
+def cut_trailing_sections(blocks: list[Block]) -> list[Block]:
+    """`blocks` up to the first end-of-article section heading ("Related", "More from",
+    "About the author", "Comments") standing after at least half of the body's words."""
+    total = sum(len(block.text.split()) for block in blocks)
+    seen = 0
+    for position, block in enumerate(blocks):
+        words = len(block.text.split())
+        if seen >= total / 2 and words <= _SECTION_HEADING_MAX_WORDS and _END_SECTION.match(block.text):
+            return blocks[:position]
+        seen += words
+    return blocks
+
+
+def more_complete(primary: list[Block], alternative: list[Block]) -> list[Block]:
+    """`alternative` when it is longer than `primary` and holds most of it, else `primary`.
+
+    trafilatura's modes disagree about where long articles end; the longer output
+    wins only when it is a near-superset, so a wrong region never replaces a right one.
+    """
+    primary_words = sum(len(block.text.split()) for block in primary)
+    alternative_words = sum(len(block.text.split()) for block in alternative)
+    if alternative_words <= primary_words:
+        return primary
+    held = _shingles(" ".join(block.text for block in primary))
+    if not held:
+        return alternative
+    covered = held & _shingles(" ".join(block.text for block in alternative))
+    return alternative if len(covered) / len(held) >= _SUPERSET_MIN_COVERAGE else primary
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:

@@ -70,6 +70,12 @@ _NEWSLETTER = re.compile(
     r"register now|support (?:our|independent) journalism|become a (?:member|subscriber|patron))",
     re.IGNORECASE,
 )
+# Author bios: "Ann Berg is a senior reporter who covers ...", "Ann Berg has written for ...".
+_AUTHOR_BIO = re.compile(
+    r"^(?:about the author\W*)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:is|was|has been|has|covers|writes)\s+"
+    r"(?:a|an|the|our|\w+ed)\b.{0,200}?\b(?:writer|editor|journalist|reporter|correspondent|"
+    r"contributor|columnist|author|freelancer?|blogger|producer|critic|photographer)s?\b",
+)
 # Disclosures printed above or below reviews and commerce news.
 _DISCLOSURE = re.compile(
     r"\baffiliate links?\b|\b(?:we|i) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission\b|"
@@ -105,6 +111,8 @@ _REPORTED_SPEECH = re.compile(r"[\"“”]|\b(?:said|says|told|according to)\b",
 _SHORT_LINE_WORDS = 30
 _DISCLOSURE_MAX_WORDS = 60
 _CAPTION_MAX_WORDS = 60
+_BIO_MAX_WORDS = 80
+_TAIL_PARAGRAPHS = 3
 _REPEAT_MIN_WORDS = 12
 _DATELINE_MAX_WORDS = 16
 _DATELINE_MAX_LEFTOVER_WORDS = 4
@@ -147,7 +155,7 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     result = CleanedText(paragraphs=[])
     doubled = _doubled_captions(paragraphs)
     seen: set[str] = set()
-    for paragraph in paragraphs:
+    for position, paragraph in enumerate(paragraphs):
         # A whole paragraph printed again is a pull-quote or a page's repeat; short
         # repeats (table cells, recurring subheadings) are content.
         repeat = paragraph in doubled or (
@@ -155,6 +163,10 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
         )
         seen.add(paragraph)
         kind = "repeated" if repeat else _boilerplate_kind(paragraph, result)
+        in_tail = position >= len(paragraphs) - _TAIL_PARAGRAPHS
+        if kind is None and in_tail and len(paragraph.split()) <= _BIO_MAX_WORDS:
+            # A bio is only a bio at the end; "X is a former editor" mid-story is news.
+            kind = "author_bio" if _AUTHOR_BIO.match(paragraph) else None
         if kind is not None:
             result.removed[kind] += 1
             continue

@@ -38,6 +38,7 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
 _SNIFF_BYTES = 64 * 1024
+_MAX_REPLACEMENT_SHARE = 0.001
 
 
 class UndecodableContent(ValueError):
@@ -122,4 +123,9 @@ def _known_encoding(name: str | None) -> str | None:
 
 
 def _mostly_replacements(text: str) -> bool:
-    return bool(text) and text.count("\ufffd") / len(text) > 0.01
+    """True when a declared charset leaves more undecodable bytes than stray typos explain.
+
+    One broken byte in a thousand is a damaged page in the right charset; more means the
+    declaration is wrong, and sniffing beats handing mojibake to the extractor.
+    """
+    return bool(text) and text.count("\ufffd") / len(text) > _MAX_REPLACEMENT_SHARE

@@ -7,8 +7,8 @@ as `extraction_timeout`). Items still leave the pipeline in the order they enter
 so grouping and storage see the same sequence as with in-process extraction.
 
 Settings: `EXTRACTION_MODE` ("balanced", "precision", "recall"),
-`EXTRACTION_INCLUDE_TABLES`, `EXTRACTION_MIN_WORDS`, `EXTRACTION_USE_JSON_LD_BODY`,
-`EXTRACTION_WORKERS` (None: one per core; 0: in the Scrapy process), `EXTRACTION_TIMEOUT`.
+`EXTRACTION_SECOND_MODE` (one of those, or "" for a single pass), `EXTRACTION_INCLUDE_TABLES`,
+`EXTRACTION_MIN_WORDS`, `EXTRACTION_USE_JSON_LD_BODY`, `EXTRACTION_WORKERS` (None: one per core; 0: in the Scrapy process), `EXTRACTION_TIMEOUT`.
 Stats: `extraction/extracted`, `extraction/rejected/<reason>`, `extraction/workers_replaced`.
 """
 
@@ -39,12 +39,20 @@ logger = logging.getLogger(__name__)
 
 
 def extraction_options_from_settings(
-    mode: str, include_tables: bool, min_words: int, use_json_ld_body: bool = True
+    mode: str,
+    include_tables: bool,
+    min_words: int,
+    use_json_ld_body: bool = True,
+    second_mode: str = "",
 ) -> ExtractionOptions:
     """Validated `ExtractionOptions`; raises ValueError naming the bad setting."""
     allowed = get_args(ExtractionMode)
     if mode not in allowed:
         raise ValueError(f"EXTRACTION_MODE must be one of {', '.join(allowed)}, not {mode!r}")
+    if second_mode and second_mode not in allowed:
+        raise ValueError(
+            f"EXTRACTION_SECOND_MODE must be empty or one of {', '.join(allowed)}, not {second_mode!r}"
+        )
     if min_words < 1:
         raise ValueError(f"EXTRACTION_MIN_WORDS must be at least 1, not {min_words}")
     return ExtractionOptions(
@@ -52,6 +60,7 @@ def extraction_options_from_settings(
         include_tables=include_tables,
         min_words=min_words,
         use_json_ld_body=use_json_ld_body,
+        second_mode=second_mode or None,  # type: ignore[arg-type]
     )
 
 
@@ -89,6 +98,7 @@ class ExtractionPipeline:
             settings.getbool("EXTRACTION_INCLUDE_TABLES", True),
             settings.getint("EXTRACTION_MIN_WORDS", 40),
             settings.getbool("EXTRACTION_USE_JSON_LD_BODY", True),
+            settings.get("EXTRACTION_SECOND_MODE", "balanced"),
         )
         timeout = settings.getfloat("EXTRACTION_TIMEOUT", 30.0)
         if timeout <= 0:

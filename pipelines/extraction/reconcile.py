@@ -21,6 +21,7 @@ _URL_DATE = re.compile(
     r"/(?P<year>(?:19|20)\d\d)[/_-](?P<month>[01]?\d)[/_-](?P<day>[0-3]?\d)(?:[/_-]|$)"
     r"|/(?P<compact>(?:19|20)\d\d[01]\d[0-3]\d)(?:[/_-]|$)"
 )
+_SAME_INSTANT = 120.0
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 _BY_PREFIX = re.compile(r"^\s*(?:written |posted |reviewed |edited |words |story )?by[:\s]+", re.I)
 _NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
@@ -198,24 +199,37 @@ def url_date(url: str) -> datetime | None:
 def choose_published(
     meta: PageMetadata, url: str, text_date: datetime | None, extractor_date: str | None
 ) -> DatedValue | None:
-    """The publish date by trust: JSON-LD, meta tags, the page's `<time>` element, the URL,
-    then dates found in the text."""
+    """The publish date by trust: machine-readable JSON-LD and meta values, the page's
+    `<time>` element, the URL, then dates the extractor or the by-line found in the text.
+
+    JSON-LD dates written for people ("Jun 24, 2025") are templates' display strings,
+    often of another date, and rank after the text. The calendar day is read in the
+    page's own time zone: a UTC meta value and a `<time>` with an offset that name the
+    same instant give the `<time>`'s day.
+    """
+    local_time = parse_stated(meta.time_published)
+    written_json_ld = None
     for value, source in (
         (meta.json_ld_published, "json-ld"),
         (meta.meta_published, "meta"),
         (meta.time_published, "meta"),
     ):
         stated = parse_stated(value)
-        if stated is not None:
-            return DatedValue(stated.astimezone(UTC), stated.date(), source)
+        if stated is None:
+            continue
+        if source == "json-ld" and not _ISO_DAY.match(value or ""):
+            written_json_ld = stated
+            continue
+        day = stated.date()
+        if local_time is not None and abs((local_time - stated).total_seconds()) < _SAME_INSTANT:
+            day = local_time.date()
+        return DatedValue(stated.astimezone(UTC), day, source)
     from_url = url_date(url)
     if from_url is not None:
         return DatedValue(from_url, from_url.date(), "url")
-    if text_date is not None:
-        return DatedValue(text_date, text_date.date(), "text")
-    stated = parse_stated(extractor_date)
-    if stated is not None:
-        return DatedValue(stated.astimezone(UTC), stated.date(), "text")
+    for found, source in ((parse_stated(extractor_date), "text"), (text_date, "text"), (written_json_ld, "json-ld")):
+        if found is not None:
+            return DatedValue(found.astimezone(UTC), found.date(), source)
     return None
 
 

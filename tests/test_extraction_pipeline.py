@@ -1,0 +1,126 @@
+"""Pages that hold no article are rejected; the pipeline reads and validates its settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from scrapy.utils.test import get_crawler
+
+from crawler.items import ArticleItem
+from pipelines.extraction.article import (
+    ExtractionOptions,
+    ExtractionRejected,
+    RawDocument,
+    extract_article,
+)
+from pipelines.extraction.body import Block, cut_trailing_sections, more_complete, prefer_json_ld_body
+from pipelines.extraction.language import LanguageDetector
+from pipelines.extraction.pipeline import ExtractionPipeline
+from pipelines.rejection import RejectedItem
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
+
+LISTING = """<!DOCTYPE html><html><head><title>City news | The Lantern</title></head><body>
+<h1>City news</h1><ul>
+<li><a href="/a">Tram line approved</a></li><li><a href="/b">Bridge reopens</a></li>
+<li><a href="/c">Library hours extended</a></li><li><a href="/d">New park for the east side</a></li>
+</ul><p>Page 1 of 12</p></body></html>"""
+LOGIN_WALL = """<!DOCTYPE html><html><head><title>Sign in | The Lantern</title></head><body>
+<h1>Sign in to keep reading</h1><form><p>Email address</p><input name="email">
+<p>Password</p><input name="password" type="password"><button>Log in</button></form>
+<p>Already a subscriber? Log in to continue. Not yet? Subscribe now for full access to every story.</p>
+</body></html>"""
+ERROR_PAGE = """<!DOCTYPE html><html><head><title>404 Page not found</title></head><body>
+<h1>Sorry, we could not find that page</h1>
+<p>The story you were looking for may have moved or been removed. Try the search box above,
+or return to the front page to see today's news from the city, the region and beyond.</p>
+<p>If you followed a link from another site, please let them know it is broken.</p>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def languages() -> LanguageDetector:
+    return LanguageDetector()
+
+
+@pytest.mark.parametrize("page", [LISTING, LOGIN_WALL, ERROR_PAGE], ids=["listing", "login", "error"])
+def test_page_without_article_is_rejected(page: str, languages: LanguageDetector) -> None:
+    document = RawDocument("https://lantern.example/x", page.encode(), "text/html")
+    with pytest.raises(ExtractionRejected) as rejected:
+        extract_article(document, ExtractionOptions(), languages)
+    assert rejected.value.reason == "no_article_body"
+
+
+def test_pipeline_counts_and_rejects() -> None:
+    crawler = get_crawler(settings_dict={"EXTRACTION_MODE": "recall", "EXTRACTION_SECOND_MODE": ""})
+    pipeline = ExtractionPipeline.from_crawler(crawler)
+    assert pipeline.options.second_mode is None
+    pipeline.open_spider()
+    now = datetime(2024, 3, 15, tzinfo=UTC)
+    article = ArticleItem(
+        url="https://lantern.example/city/harbour-bridge",
+        body=(FIXTURES / "harbour-article.html").read_bytes(),
+        fetched_at=now,
+        source="test",
+        content_type="text/html",
+    )
+    assert pipeline.process_item(article).article is not None
+    listing = ArticleItem(url="https://lantern.example/city", body=LISTING.encode(), fetched_at=now, source="test")
+    with pytest.raises(RejectedItem) as rejected:
+        pipeline.process_item(listing)
+    assert rejected.value.reason == "no_article_body"
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("extraction/extracted") == 1
+    assert crawler.stats.get_value("extraction/rejected/no_article_body") == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"EXTRACTION_MODE": "fast"}, "EXTRACTION_MODE"),
+        ({"EXTRACTION_SECOND_MODE": "everything"}, "EXTRACTION_SECOND_MODE"),
+        ({"EXTRACTION_MIN_WORDS": "0"}, "EXTRACTION_MIN_WORDS"),
+    ],
+)
+def test_bad_settings_fail_loudly(settings: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ExtractionPipeline.from_crawler(get_crawler(settings_dict=settings))
+
+
+def blocks(*texts: str) -> list[Block]:
+    return [Block("p", text) for text in texts]
+
+
+STORY = [
+    "The council approved the new tram line on Tuesday after a long debate among members.",
+    "Residents of the northern estates have waited a decade for a direct link to the centre.",
+    "Construction is due to start next spring and the first trams should run within three years.",
+]
+
+
+def test_sections_after_the_article_are_cut() -> None:
+    page = blocks(*STORY, "Related stories", "Bridge reopens after repair", "Library hours extended")
+    assert cut_trailing_sections(page) == blocks(*STORY)
+
+
+def test_a_section_heading_early_in_the_story_is_not_an_ending() -> None:
+    page = blocks("Comments", *STORY)
+    assert cut_trailing_sections(page) == page
+
+
+def test_longer_pass_wins_only_as_a_near_superset() -> None:
+    short = blocks(*STORY[:2])
+    longer = blocks(*STORY)
+    elsewhere = blocks("Bridge reopens after repair, with a band playing on the quay.", *STORY[2:] * 3)
+    assert more_complete(short, longer) == longer
+    assert more_complete(short, elsewhere) == short
+
+
+def test_json_ld_body_replaces_only_a_wrong_region() -> None:
+    body = "\n".join(STORY * 3)
+    wrong = blocks("Most read", "Bridge reopens", "Library hours extended")
+    assert [block.text for block in prefer_json_ld_body(wrong, body)] == STORY * 3
+    right = blocks(*STORY * 3)
+    assert prefer_json_ld_body(right, body) == right
