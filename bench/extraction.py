@@ -77,7 +77,9 @@ def body_scores(pairs: Iterable[tuple[float, float, float]]) -> tuple[float, flo
     """Precision, recall, F1 over pages, as the article-extraction benchmark computes them."""
     counts = list(pairs)
     precisions = [
-        1.0 if fp == fn == 0 else tp / (tp + fp) for tp, fp, fn in counts if tp + fp > 0 or fp == fn == 0
+        1.0 if fp == fn == 0 else tp / (tp + fp)
+        for tp, fp, fn in counts
+        if tp + fp > 0 or fp == fn == 0
     ]
     recalls = [1.0 if fp == fn == 0 else tp / (tp + fn) for tp, fp, fn in counts if tp + fn > 0]
     precision = statistics.mean(precisions) if precisions else 0.0
@@ -204,7 +206,8 @@ def main() -> int:
     if args.split != "all":
         splits = {key: value for key, value in splits.items() if key.startswith(args.split)}
     header = f"{'split':<14}{'extractor':<13}" + "".join(
-        f"{column:>10}" for column in ("precision", "recall", "F1", "title", "date", "author", "s/page")
+        f"{column:>10}"
+        for column in ("precision", "recall", "F1", "title", "date", "author", "s/page")
     )
     print(header)
     for split, split_rows in splits.items():

@@ -70,7 +70,7 @@ def test_repeats_far_apart_are_content() -> None:
     "line",
     [
         "Subscription costs rose by a third, the report said, while usage fell.",
-        "She said: \"Sign up for the newsletter and you will never miss a meeting.\"",
+        'She said: "Sign up for the newsletter and you will never miss a meeting."',
         "Engineers compared the 2024/11/01 build with the one released in spring.",
         "The photo above shows the original 1912 station before the fire.",
     ],

@@ -93,7 +93,9 @@ def test_article_text_is_decoded_before_extraction(
     text: str, encoding: str, declared: str | None, languages: LanguageDetector
 ) -> None:
     """trafilatura gets text we decoded, never bytes it would have to guess at."""
-    document = RawDocument("https://example.org/a", page(text).encode(encoding), "text/html", declared)
+    document = RawDocument(
+        "https://example.org/a", page(text).encode(encoding), "text/html", declared
+    )
     article = extract_article(document, ExtractionOptions(min_words=5), languages)
     assert sentences(text)[1] in article.text
     assert "\ufffd" not in article.text

@@ -18,7 +18,9 @@ SAMPLE = [f"{number:04d}" for number in range(1, 60, 5)]
 def bench() -> ModuleType:
     if not (DATA / "ground-truth").is_dir():
         pytest.skip(f"WCXB dev data not found at {DATA}; these checks need ../shared/data")
-    spec = importlib.util.spec_from_file_location("bench_extraction", ROOT / "bench" / "extraction.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_extraction", ROOT / "bench" / "extraction.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_extraction"] = module
@@ -35,7 +37,11 @@ def test_body_metric_on_known_texts(bench: ModuleType) -> None:
 
 
 def test_newsfold_ahead_of_plain_trafilatura_on_a_sample(bench: ModuleType) -> None:
-    rows = [bench.evaluate_page(page_id) for page_id in SAMPLE if (DATA / "html" / f"{page_id}.html.gz").exists()]
+    rows = [
+        bench.evaluate_page(page_id)
+        for page_id in SAMPLE
+        if (DATA / "html" / f"{page_id}.html.gz").exists()
+    ]
     assert len(rows) >= 10
     ours, theirs = bench.summarise(rows, "newsfold"), bench.summarise(rows, "trafilatura")
     # A dozen pages is too few to rank body F1 (the bench does that on all 709); it

@@ -44,8 +44,16 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "Tram Line Approved",
         ),
         # No heading: the site segment goes, whichever side it is on.
-        ("<title>The Lantern - Tram Line Approved After Long Debate</title>", "", "Tram Line Approved After Long Debate"),
-        ('<meta property="og:title" content="Tram Line Approved After Long Debate | Lantern">', "", "Tram Line Approved After Long Debate"),
+        (
+            "<title>The Lantern - Tram Line Approved After Long Debate</title>",
+            "",
+            "Tram Line Approved After Long Debate",
+        ),
+        (
+            '<meta property="og:title" content="Tram Line Approved After Long Debate | Lantern">',
+            "",
+            "Tram Line Approved After Long Debate",
+        ),
         # A heading that is the blog's name, not the article's, is passed over.
         (
             "<title>Quiet Rails: Why trams came back to small towns</title>",
@@ -80,9 +88,21 @@ def test_json_ld_article_outranks_page_objects() -> None:
 @pytest.mark.parametrize(
     ("head", "url", "text_date", "source", "day"),
     [
-        ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-05T23:30:00-05:00"}</script>'
-         '<meta property="article:published_time" content="2024-01-01">', URL, None, "json-ld", date(2024, 3, 5)),
-        ('<meta property="article:published_time" content="2024-03-05T10:00:00+01:00">', URL, None, "meta", date(2024, 3, 5)),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-05T23:30:00-05:00"}</script>'
+            '<meta property="article:published_time" content="2024-01-01">',
+            URL,
+            None,
+            "json-ld",
+            date(2024, 3, 5),
+        ),
+        (
+            '<meta property="article:published_time" content="2024-03-05T10:00:00+01:00">',
+            URL,
+            None,
+            "meta",
+            date(2024, 3, 5),
+        ),
         ("", "https://lantern.example/2021/02/25/tram-line", None, "url", date(2021, 2, 25)),
         ("", URL, datetime(2022, 6, 1, tzinfo=UTC), "text", date(2022, 6, 1)),
     ],
@@ -167,7 +187,9 @@ def test_fixture_page_metadata(languages: LanguageDetector) -> None:
 def test_language_is_deterministic(languages: LanguageDetector) -> None:
     page = (FIXTURES / "harbour-article.html").read_bytes()
     runs = {
-        extract_article(RawDocument(URL, page, "text/html"), ExtractionOptions(), languages).language_confidence
+        extract_article(
+            RawDocument(URL, page, "text/html"), ExtractionOptions(), languages
+        ).language_confidence
         for _ in range(3)
     }
     assert len(runs) == 1

@@ -15,7 +15,12 @@ from pipelines.extraction.article import (
     RawDocument,
     extract_article,
 )
-from pipelines.extraction.body import Block, cut_trailing_sections, more_complete, prefer_json_ld_body
+from pipelines.extraction.body import (
+    Block,
+    cut_trailing_sections,
+    more_complete,
+    prefer_json_ld_body,
+)
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.pipeline import ExtractionPipeline
 from pipelines.rejection import RejectedItem
@@ -45,7 +50,9 @@ def languages() -> LanguageDetector:
     return LanguageDetector()
 
 
-@pytest.mark.parametrize("page", [LISTING, LOGIN_WALL, ERROR_PAGE], ids=["listing", "login", "error"])
+@pytest.mark.parametrize(
+    "page", [LISTING, LOGIN_WALL, ERROR_PAGE], ids=["listing", "login", "error"]
+)
 def test_page_without_article_is_rejected(page: str, languages: LanguageDetector) -> None:
     document = RawDocument("https://lantern.example/x", page.encode(), "text/html")
     with pytest.raises(ExtractionRejected) as rejected:
@@ -67,7 +74,9 @@ def test_pipeline_counts_and_rejects() -> None:
         content_type="text/html",
     )
     assert pipeline.process_item(article).article is not None
-    listing = ArticleItem(url="https://lantern.example/city", body=LISTING.encode(), fetched_at=now, source="test")
+    listing = ArticleItem(
+        url="https://lantern.example/city", body=LISTING.encode(), fetched_at=now, source="test"
+    )
     with pytest.raises(RejectedItem) as rejected:
         pipeline.process_item(listing)
     assert rejected.value.reason == "no_article_body"
@@ -101,7 +110,9 @@ STORY = [
 
 
 def test_sections_after_the_article_are_cut() -> None:
-    page = blocks(*STORY, "Related stories", "Bridge reopens after repair", "Library hours extended")
+    page = blocks(
+        *STORY, "Related stories", "Bridge reopens after repair", "Library hours extended"
+    )
     assert cut_trailing_sections(page) == blocks(*STORY)
 
 
@@ -113,7 +124,9 @@ def test_a_section_heading_early_in_the_story_is_not_an_ending() -> None:
 def test_longer_pass_wins_only_as_a_near_superset() -> None:
     short = blocks(*STORY[:2])
     longer = blocks(*STORY)
-    elsewhere = blocks("Bridge reopens after repair, with a band playing on the quay.", *STORY[2:] * 3)
+    elsewhere = blocks(
+        "Bridge reopens after repair, with a band playing on the quay.", *STORY[2:] * 3
+    )
     assert more_complete(short, longer) == longer
     assert more_complete(short, elsewhere) == short
 

@@ -158,7 +158,11 @@ def _from_html(
 
 
 def _trafilatura_xml(
-    html: str, url: str | None, mode: ExtractionMode, options: ExtractionOptions, with_metadata: bool
+    html: str,
+    url: str | None,
+    mode: ExtractionMode,
+    options: ExtractionOptions,
+    with_metadata: bool,
 ) -> str | None:
     """trafilatura's XML output (paragraphs, headings, lists, tables, metadata) for `mode`."""
     return trafilatura.extract(
@@ -181,10 +185,7 @@ def _doc_attributes(xml: str | None) -> dict[str, str]:
     match = re.match(r"\s*<doc\b([^>]*)>", xml)
     if match is None:
         return {}
-    return {
-        key: unescape(value)
-        for key, value in re.findall(r'(\w+)="([^"]*)"', match.group(1))
-    }
+    return {key: unescape(value) for key, value in re.findall(r'(\w+)="([^"]*)"', match.group(1))}
 
 
 def _reject_non_article(cleaned: CleanedText, titles: list[str]) -> None:

@@ -94,7 +94,11 @@ def cut_trailing_sections(blocks: list[Block]) -> list[Block]:
     seen = 0
     for position, block in enumerate(blocks):
         words = len(block.text.split())
-        if seen >= total / 2 and words <= _SECTION_HEADING_MAX_WORDS and _END_SECTION.match(block.text):
+        if (
+            seen >= total / 2
+            and words <= _SECTION_HEADING_MAX_WORDS
+            and _END_SECTION.match(block.text)
+        ):
             return blocks[:position]
         seen += words
     return blocks

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from pipelines.extraction.dates import WEEKDAYS, find_date
 
@@ -170,7 +171,12 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
         if kind is not None:
             result.removed[kind] += 1
             continue
-        if find_title and result.title is None and not result.paragraphs and _is_headline(paragraph):
+        if (
+            find_title
+            and result.title is None
+            and not result.paragraphs
+            and _is_headline(paragraph)
+        ):
             result.title = paragraph
             continue
         result.paragraphs.append(paragraph)
@@ -213,7 +219,7 @@ def _doubled_captions(paragraphs: list[str]) -> set[str]:
     """Short paragraphs printed twice in a row: a caption shown under and beside its photo."""
     return {
         current
-        for previous, current in zip(paragraphs, paragraphs[1:], strict=False)
+        for previous, current in pairwise(paragraphs)
         if current == previous and 3 <= len(current.split()) <= _CAPTION_MAX_WORDS
     }
 

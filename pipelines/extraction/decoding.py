@@ -67,7 +67,9 @@ def looks_binary(data: bytes) -> bool:
     return control / len(head) > 0.05
 
 
-def decode_text(data: bytes, declared_charset: str | None = None, is_html: bool = True) -> DecodedText:
+def decode_text(
+    data: bytes, declared_charset: str | None = None, is_html: bool = True
+) -> DecodedText:
     """Decode `data` by the most trusted charset evidence available.
 
     Raises:

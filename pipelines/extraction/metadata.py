@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from html import unescape
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Any
 
 from lxml import html as lxml_html
@@ -131,7 +131,16 @@ def _visible_time(tree: _Element) -> str | None:
     """The machine-readable date of the first `<time>` a reader sees, preferring "published"."""
     times = tree.xpath("//body//time[@datetime]")
     for node in times:
-        marks = " ".join(filter(None, (node.get("class"), node.get("itemprop"), node.getparent().get("class") if node.getparent() is not None else None))).lower()
+        marks = " ".join(
+            filter(
+                None,
+                (
+                    node.get("class"),
+                    node.get("itemprop"),
+                    node.getparent().get("class") if node.getparent() is not None else None,
+                ),
+            )
+        ).lower()
         if "publish" in marks or node.get("pubdate") is not None:
             return str(node.get("datetime")).strip() or None
     for node in times:
@@ -184,9 +193,16 @@ def _take_json_ld(item: dict[str, Any], found: PageMetadata) -> None:
     headline = item.get("headline") or (item.get("name") if is_article else None)
     if isinstance(headline, str) and headline.strip() and (overwrite or not found.json_ld_title):
         found.json_ld_title = " ".join(unescape(headline).split())
-    for key, attribute in (("datePublished", "json_ld_published"), ("dateModified", "json_ld_modified")):
+    for key, attribute in (
+        ("datePublished", "json_ld_published"),
+        ("dateModified", "json_ld_modified"),
+    ):
         value = item.get(key)
-        if isinstance(value, str) and value.strip() and (overwrite or not getattr(found, attribute)):
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and (overwrite or not getattr(found, attribute))
+        ):
             setattr(found, attribute, value.strip())
     if not is_article:
         return
@@ -216,7 +232,9 @@ def _person_names(value: Any) -> Iterator[str]:
 def _meta_values(tree: _Element) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for meta in tree.xpath("//meta[@content]"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        key = (
+            (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        )
         content = " ".join(unescape(meta.get("content") or "").split())
         if key and content:
             values.setdefault(key, []).append(content)

@@ -55,12 +55,18 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
     otherwise the candidate most title sources agree on, site segments removed.
     """
     site_keys = _site_keys(meta.site_name, url)
-    tagged = [t for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title, fallback) if t]
+    tagged = [
+        t
+        for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title, fallback)
+        if t
+    ]
     heading = _article_heading(meta.h1, tagged, site_keys)
     if heading is not None:
         return heading
     # Headings passed over as the blog's name name the site in the title tags too.
-    site_keys |= {_compact(h) for h in meta.h1 if any(_is_minor_segment(_compact(h), t) for t in tagged)}
+    site_keys |= {
+        _compact(h) for h in meta.h1 if any(_is_minor_segment(_compact(h), t) for t in tagged)
+    }
     candidates = [_strip_site(title, site_keys) for title in tagged]
     candidates = [title for title in candidates if title]
     if not candidates:
@@ -84,7 +90,11 @@ def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]
         if tagged and not (_content_words(heading) & tag_words):
             continue
         equal_elsewhere = any(_compact(title) == key for title in tagged)
-        if len(words) <= 4 and not equal_elsewhere and any(_is_minor_segment(key, t) for t in tagged):
+        if (
+            len(words) <= 4
+            and not equal_elsewhere
+            and any(_is_minor_segment(key, t) for t in tagged)
+        ):
             continue
         return heading
     return None
@@ -227,7 +237,11 @@ def choose_published(
     from_url = url_date(url)
     if from_url is not None:
         return DatedValue(from_url, from_url.date(), "url")
-    for found, source in ((parse_stated(extractor_date), "text"), (text_date, "text"), (written_json_ld, "json-ld")):
+    for found, source in (
+        (parse_stated(extractor_date), "text"),
+        (text_date, "text"),
+        (written_json_ld, "json-ld"),
+    ):
         if found is not None:
             return DatedValue(found.astimezone(UTC), found.date(), source)
     return None
