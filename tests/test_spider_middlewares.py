@@ -14,6 +14,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
+from crawler.items import ArticleItem
 from crawler.middlewares import (
     CHANGED_AT,
     REFETCH,
@@ -215,4 +216,30 @@ def test_contact_url_must_be_a_web_url() -> None:
     with pytest.raises(ValueError, match="NEWSFOLD_CONTACT_URL"):
         ContactUserAgentMiddleware.from_crawler(
             get_crawler(_Spider, {"NEWSFOLD_CONTACT_URL": "call me"})
+        )
+
+
+def test_a_url_stored_under_its_canonical_url_is_not_fetched_again(
+    database: Database, stats: MemoryStatsCollector
+) -> None:
+    middleware = open_incremental(database, stats)
+    printed = article_request("https://news.example/print/7", None)
+    middleware.process_request(printed)
+    response = Response(printed.url, body=b"<html></html>", request=printed)
+    # The spider stored the page under its rel=canonical URL; storage wrote the article.
+    middleware.item_scraped(
+        ArticleItem(
+            url="https://news.example/story/7",
+            body=b"",
+            fetched_at=datetime.now(UTC),
+            source="urls",
+        ),
+        response,
+        _Spider(),
+    )
+    store_article(database, "https://news.example/story/7", "text")
+
+    with pytest.raises(IgnoreRequest):
+        middleware.process_request(
+            article_request("https://news.example/print/7?utm_source=x", None)
         )
