@@ -193,3 +193,14 @@ def test_language_is_deterministic(languages: LanguageDetector) -> None:
         for _ in range(3)
     }
     assert len(runs) == 1
+
+
+def test_shown_date_confirmed_by_the_text_outranks_a_template_value() -> None:
+    head = '<meta property="article:published_time" content="2019-01-01T00:00:00Z">'
+    body = '<article><time datetime="2024-03-05">March 5, 2024</time></article>'
+    published = choose_published(metadata_of(head, body), URL, None, "2024-03-05")
+    assert published is not None
+    assert published.day == date(2024, 3, 5)
+    unconfirmed = choose_published(metadata_of(head, body), URL, None, None)
+    assert unconfirmed is not None
+    assert unconfirmed.day == date(2019, 1, 1)

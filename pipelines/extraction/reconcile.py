@@ -233,6 +233,14 @@ def choose_published(
         day = stated.date()
         if local_time is not None and abs((local_time - stated).total_seconds()) < _SAME_INSTANT:
             day = local_time.date()
+        shown = parse_stated(extractor_date)
+        if (
+            local_time is not None
+            and shown is not None
+            and day != local_time.date() == shown.date()
+        ):
+            # The date a reader sees, confirmed by the text, outranks a template's value.
+            return DatedValue(local_time.astimezone(UTC), local_time.date(), "meta")
         return DatedValue(stated.astimezone(UTC), day, source)
     from_url = url_date(url)
     if from_url is not None:
