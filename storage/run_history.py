@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, func, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from storage.database import Database
 from storage.models import Base, UTCDateTime
@@ -202,27 +202,35 @@ class RunHistory:
 
     def site_runs(self, per_site: int) -> dict[str, list[SiteRun]]:
         """The latest `per_site` runs of every site, oldest first."""
-        query = select(SourceHealth).order_by(
-            SourceHealth.site, SourceHealth.finished_at.desc(), SourceHealth.id.desc()
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=SourceHealth.site,
+                order_by=(SourceHealth.finished_at.desc(), SourceHealth.id.desc()),
+            )
+            .label("rank")
+        )
+        latest = select(SourceHealth, rank).subquery()
+        row = aliased(SourceHealth, latest)
+        query = (
+            select(row).where(latest.c.rank <= per_site).order_by(row.site, row.finished_at, row.id)
         )
         history: dict[str, list[SiteRun]] = {}
         with self.database.read_sessions() as session:
-            for row in session.scalars(query):
-                runs = history.setdefault(row.site, [])
-                if len(runs) < per_site:
-                    runs.append(
-                        SiteRun(
-                            row.site,
-                            row.run_id,
-                            row.finished_at,
-                            row.fetched,
-                            row.stored,
-                            row.extraction_failures,
-                            row.http_errors,
-                            row.robots_blocked,
-                        )
+            for health in session.scalars(query):
+                history.setdefault(health.site, []).append(
+                    SiteRun(
+                        health.site,
+                        health.run_id,
+                        health.finished_at,
+                        health.fetched,
+                        health.stored,
+                        health.extraction_failures,
+                        health.http_errors,
+                        health.robots_blocked,
                     )
-        return {site: runs[::-1] for site, runs in history.items()}
+                )
+        return history
 
 
 def _run_values(run: RunRecord) -> dict[str, Any]:

@@ -387,3 +387,24 @@ def test_interrupted_crawl_is_recorded_as_interrupted(
             crawl.kill()
     [run] = recorded_runs(database_url)
     assert (run.status, run.finish_reason) == ("interrupted", "shutdown"), stderr[-3000:]
+
+
+def test_site_runs_keep_the_latest_runs_of_each_site_oldest_first(database_url: str) -> None:
+    database = Database(database_url)
+    database.create_schema()
+    history = RunHistory(database)
+    start = datetime(2025, 1, 6, tzinfo=UTC)
+    for number in range(5):
+        sites = [SiteCounts("a.example", stored=number)]
+        if number % 2 == 0:
+            sites.append(SiteCounts("b.example", stored=10 * number))
+        finished = start + timedelta(hours=number)
+        history.record_run(
+            RunRecord(f"run-{number}", "urls", finished, finished, "finished"), sites
+        )
+    runs = history.site_runs(per_site=2)
+    database.dispose()
+    assert {site: [run.stored for run in site_runs] for site, site_runs in runs.items()} == {
+        "a.example": [3, 4],
+        "b.example": [20, 40],
+    }

@@ -330,3 +330,16 @@ def test_overlapping_tick_is_skipped_while_a_run_is_going(
     assert skipped and "Skipped a tick of job slow" in result.stderr
     first, second = crawls
     assert first.finished_at is not None and second.started_at >= first.finished_at
+
+
+def test_drain_lets_the_running_crawl_finish_and_starts_nothing() -> None:
+    launcher = FakeLauncher()
+    scheduler = Scheduler([Job("a", "files", interval=timedelta(seconds=5))], launcher, START)
+    scheduler.step(at(0))
+    scheduler.stop(interrupt=False)
+    scheduler.step(at(6))
+    process = launcher.started[0][1]
+    assert process.signals == [] and not scheduler.finished
+    process.exit_code = 0
+    assert summary(scheduler.step(at(7))) == [("a", 0, False)]
+    assert len(launcher.started) == 1 and scheduler.finished
