@@ -147,8 +147,9 @@ class FeatureExtractor:
         lowered = list(map(str.lower, tokens))
         hashes = self._hash_tokens(lowered)
         sample = self._shingle_sample(hashes[len(title_tokens) :])
-        terms, weights = self._term_vector(tokens, lowered, hashes)
-        content_words = self._content_words(lowered[len(title_tokens) :], hashes[len(title_tokens) :])
+        terms, weights, meaningful = self._term_vector(tokens, lowered, hashes)
+        body = len(title_tokens)
+        content_words = len(np.unique(hashes[body:][meaningful[body:]]))
         order = np.lexsort((terms, -weights))[: self.options.story_keyterms]
         return ArticleFeatures(sample, terms, weights, np.sort(terms[order]), content_words)
 
@@ -156,12 +157,12 @@ class FeatureExtractor:
         cache = self._token_hashes
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        values = []
-        for token in lowered:
-            value = cache.get(token)
-            if value is None:
-                value = cache[token] = hash64(token)
-            values.append(value)
+        values = list(map(cache.get, lowered))
+        if None in values:
+            for position, value in enumerate(values):
+                if value is None:
+                    token = lowered[position]
+                    values[position] = cache[token] = hash64(token)
         return np.array(values, dtype=np.uint64)
 
     def _shingle_sample(self, hashes: UInt64Array) -> UInt32Array:
@@ -179,7 +180,8 @@ class FeatureExtractor:
 
     def _term_vector(
         self, tokens: list[str], lowered: list[str], hashes: UInt64Array
-    ) -> tuple[UInt64Array, Float32Array]:
+    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.bool_]]:
+        """Term hashes, their TF-IDF weights, and which tokens are content words."""
         lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
         digits = np.fromiter(map(str.isdigit, lowered), dtype=bool, count=len(lowered))
         lower_case = np.fromiter(map(str.islower, tokens), dtype=bool, count=len(tokens))
@@ -193,33 +195,39 @@ class FeatureExtractor:
         pair_hashes = fmix64(hashes[pairs] * _PAIR_MULTIPLIER + hashes[pairs + 1])
         all_hashes = np.concatenate([word_hashes, pair_hashes])
         all_boosts = np.concatenate([boost, np.ones(len(pairs))])
-        terms, inverse = np.unique(all_hashes, return_inverse=True)
+        terms, first, inverse = np.unique(all_hashes, return_index=True, return_inverse=True)
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
-        first_seen: dict[int, str] = {}
-        for position, value in zip(np.flatnonzero(content), word_hashes.tolist(), strict=True):
-            first_seen.setdefault(value, lowered[position])
-        for position, value in zip(pairs.tolist(), pair_hashes.tolist(), strict=True):
-            first_seen.setdefault(value, f"{lowered[position]} {lowered[position + 1]}")
-        idf = np.array([self._inverse_frequency(value, first_seen) for value in terms.tolist()])
+        idf = self._inverse_frequencies(terms, first, lowered, np.flatnonzero(content), pairs)
         weights = (1.0 + np.log(counts)) * idf
         norm = float(np.sqrt(np.dot(weights, weights)))
         if norm > 0:
             weights = weights / norm
-        return terms, weights.astype(np.float32)
+        return terms, weights.astype(np.float32), content & ~digits
 
-    def _content_words(self, lowered: list[str], hashes: UInt64Array) -> int:
-        """Distinct body words that are neither stop words, numbers nor one or two letters."""
-        lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
-        digits = np.fromiter(map(str.isdigit, lowered), dtype=bool, count=len(lowered))
-        meaningful = ~np.isin(hashes, self._stop_hashes) & (lengths > 2) & ~digits
-        return len(np.unique(hashes[meaningful]))
-
-    def _inverse_frequency(self, value: int, spelled: dict[int, str]) -> float:
-        cached = self._idf.get(value)
-        if cached is None:
-            frequency = word_frequency(spelled[value], self.options.language)
-            cached = -math.log(max(frequency, _MIN_FREQUENCY))
-            if len(self._idf) > _CACHE_LIMIT:
-                self._idf.clear()
-            self._idf[value] = cached
-        return cached
+    def _inverse_frequencies(
+        self,
+        terms: UInt64Array,
+        first: npt.NDArray[np.intp],
+        lowered: list[str],
+        word_positions: npt.NDArray[np.intp],
+        pair_positions: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.float64]:
+        """-log(frequency) of each term; words wordfreq does not know count as very rare."""
+        cache = self._idf
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        values = list(map(cache.get, terms.tolist()))
+        if None in values:
+            words_count = len(word_positions)
+            for index, value in enumerate(values):
+                if value is not None:
+                    continue
+                occurrence = int(first[index])
+                if occurrence < words_count:
+                    spelled = lowered[word_positions[occurrence]]
+                else:
+                    position = pair_positions[occurrence - words_count]
+                    spelled = f"{lowered[position]} {lowered[position + 1]}"
+                frequency = word_frequency(spelled, self.options.language)
+                values[index] = cache[int(terms[index])] = -math.log(max(frequency, _MIN_FREQUENCY))
+        return np.array(values, dtype=np.float64)

@@ -16,7 +16,9 @@ Two levels, both decided online for each new article against everything indexed:
 Every link is verified on the exact features, never taken from LSH alone. Links are
 pairwise and symmetric, and weights use a fixed word-frequency IDF, so the links, and
 the groups, canonicals and stories computed from them, depend on the set of articles
-read and not on their order or on how they were split across runs. When a new article
+read and not on their order or on how they were split across runs. (A story's key, the
+name of its row, is the one most of its members already carry, so stories keep their
+row as they grow; only which articles share a story is order-independent.) When a new article
 changes an older one's canonical or story (an earlier-published copy arrives; a report
 bridges two stories), the older one is re-pointed and reported by `take_changes`.
 """
@@ -360,7 +362,7 @@ class StoryGrouper:
 
     def _story_key(self, members: list[_Node], used: set[str]) -> str:
         """The key most members already have (stories keep their key as they grow), else
-        the earliest member's URL. Membership never depends on arrival order; the key of a
+        the earliest member's URL that names no other story of the component. Membership never depends on arrival order; the key of a
         story that grew from two may (it is the name of the row, not part of the grouping)."""
         votes: dict[str, int] = {}
         for member in members:
@@ -368,7 +370,10 @@ class StoryGrouper:
                 votes[member.decision.story_key] = votes.get(member.decision.story_key, 0) + 1
         if votes:
             return min(votes, key=lambda key: (-votes[key], key))
-        return min(members, key=lambda member: member.order).url
+        for member in sorted(members, key=lambda member: member.order):
+            if member.url not in used:
+                return member.url
+        return f"{members[0].url}#story-{len(used)}"  # every member's URL names another story
 
     def _decide(
         self,
@@ -442,23 +447,27 @@ class StoryGrouper:
         return clusters
 
     def _similarities(self, groups: list[list[_Node]]) -> npt.NDArray[np.float64]:
-        """Pairwise cosine of the copy groups' centroids; 0 for pairs outside the time window.
+        """Average cosine between the copy groups' members; 0 for pairs outside the window.
 
-        A centroid rather than the canonical alone: a text that is half a copy of one
-        report must not lend that report its other half's resemblance to a third.
+        Averaged over members rather than taken from the canonical alone: a text that is
+        half a copy of one report must not lend that report its other half's resemblance
+        to a third.
         """
-        vocabulary = np.unique(
-            np.concatenate([node.signature.features.terms for group in groups for node in group])
-        )
-        matrix = np.zeros((len(groups), len(vocabulary)), dtype=np.float32)
-        for row, group in enumerate(groups):
-            for node in group:
-                features = node.signature.features
-                matrix[row, np.searchsorted(vocabulary, features.terms)] += features.weights
-        norms = np.linalg.norm(matrix, axis=1)
-        matrix /= np.where(norms > 0, norms, 1.0)[:, None]
+        members = [node for group in groups for node in group]
+        vocabulary = np.unique(np.concatenate([node.signature.features.terms for node in members]))
+        matrix = np.zeros((len(members), len(vocabulary)), dtype=np.float32)
+        for row, node in enumerate(members):
+            features = node.signature.features
+            matrix[row, np.searchsorted(vocabulary, features.terms)] = features.weights
+        pairwise = (matrix @ matrix.T).astype(np.float64)
+        if len(members) > len(groups):
+            owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+            membership = np.zeros((len(groups), len(members)))
+            membership[owner, np.arange(len(members))] = 1.0
+            sizes = membership.sum(axis=1)
+            pairwise = membership @ pairwise @ membership.T / np.outer(sizes, sizes)
         canonicals = [group[0] for group in groups]
-        similarity = (matrix @ matrix.T).astype(np.float64)
+        similarity = pairwise
         times = np.array(
             [node.when.timestamp() if node.when else np.nan for node in canonicals], dtype=np.float64
         )

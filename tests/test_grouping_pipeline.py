@@ -1,0 +1,178 @@
+"""GroupingPipeline with storage: incremental runs, run boundaries, provenance, real crawls."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+
+from crawler.items import ArticleItem, ExtractedArticle
+from crawler.spiders.files import FilesSpider
+from pipelines.grouping import GroupingPipeline
+from pipelines.storage import StoragePipeline
+from storage.database import Database
+from storage.grouping_store import ArticleLink, GroupingSignature
+from storage.models import Article, Story
+from tests.conftest import run_scrapy
+from tests.test_grouping import QUAKE_JAPAN, QUAKE_PERU, QUAKE_PERU_OTHER_OUTLET, copies_of, seed_texts
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "articles"
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+
+def item(url: str, text: str, hours: float | None = 0.0, title: str | None = None) -> ArticleItem:
+    published = None if hours is None else T0 + timedelta(hours=hours)
+    site = url.split("/")[2]
+    article = ExtractedArticle(
+        text=text,
+        title=title or f"Title of {url}",
+        authors=(),
+        published_at=published,
+        date_source="meta" if published else None,
+        modified_at=None,
+        site=site,
+        language="en",
+        language_confidence=1.0,
+        canonical_url=url,
+        text_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        word_count=len(text.split()),
+    )
+    return ArticleItem(url, text.encode("utf-8"), T0, "test", article=article)
+
+
+def run(database_url: str, items: list[ArticleItem], **settings: object) -> GroupingPipeline:
+    """One crawl's worth of grouping and storage, closed as Scrapy closes them."""
+    crawler = get_crawler(FilesSpider, settings_dict={"DATABASE_URL": database_url, **settings})
+    grouping = GroupingPipeline.from_crawler(crawler)
+    storage = StoragePipeline.from_crawler(crawler)
+    grouping.open_spider()
+    storage.open_spider()
+    for each in items:
+        storage.process_item(grouping.process_item(each))
+    grouping.close_spider()
+    storage.close_spider()
+    grouping.spider_closed()  # what the spider_closed signal does, after every pipeline closed
+    return grouping
+
+
+def stored(database_url: str) -> tuple[dict[str, tuple[int | None, str | None]], list[Story]]:
+    """Per URL: (story id, canonical URL); and the stories."""
+    database = Database(database_url)
+    with database.sessions() as session:
+        urls = {article_id: url for article_id, url in session.execute(select(Article.id, Article.url))}
+        rows = session.execute(select(Article.url, Article.story_id, Article.duplicate_of_id)).all()
+        stories = list(session.scalars(select(Story).order_by(Story.id)))
+    database.dispose()
+    return {url: (story_id, urls.get(dup) if dup else None) for url, story_id, dup in rows}, stories
+
+
+def partition(result: dict[str, tuple[int | None, str | None]]) -> frozenset[frozenset[str]]:
+    groups: dict[int | None, set[str]] = {}
+    for url, (story_id, _) in result.items():
+        groups.setdefault(story_id, set()).add(url)
+    return frozenset(frozenset(group) for group in groups.values())
+
+
+def corpus() -> list[ArticleItem]:
+    seeds = seed_texts()
+    items = [
+        item("https://military.example/a", seeds[0], hours=None),
+        item("https://washingtontimes.example/b", seeds[1], hours=0),
+        item("https://a.example/peru", QUAKE_PERU, 2, "Deadly quake hits southern Peru"),
+        item("https://c.example/japan", QUAKE_JAPAN, 1, "Strong quake strikes central Japan"),
+        item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 3, "Quake kills two in Arequipa"),
+    ]
+    items += [item(url, text, hours=1 + n) for n, (url, text) in enumerate(copies_of(seeds[1]).items())]
+    items.append(item("https://earliest.example/b", seeds[1], hours=-1))
+    return items
+
+
+def test_a_second_run_links_new_articles_to_the_first_runs(sqlite_url: str) -> None:
+    seeds = seed_texts()
+    run(sqlite_url, [item("https://wire.example/a", seeds[1]), item("https://a.example/peru", QUAKE_PERU, 2)])
+    trimmed = copies_of(seeds[1])["https://trimmed.example/a"]
+    second = run(
+        sqlite_url,
+        [item("https://trimmed.example/a", trimmed, 4), item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 5)],
+    )
+    assert second.stats.get_value("grouping/loaded") == 2
+    assert second.stats.get_value("grouping/backfilled") is None  # signatures were reused
+    result, stories = stored(sqlite_url)
+    assert result["https://trimmed.example/a"][1] == "https://wire.example/a"
+    assert result["https://b.example/peru"][0] == result["https://a.example/peru"][0]
+    peru = next(story for story in stories if story.id == result["https://a.example/peru"][0])
+    assert (peru.article_count, peru.outlet_count) == (2, 2)
+    assert peru.first_published_at == T0 + timedelta(hours=2)
+
+    database = Database(sqlite_url)
+    with database.sessions() as session:
+        links = {(l.url, l.other_url): (l.level, l.method) for l in session.scalars(select(ArticleLink))}
+        schemes = set(session.scalars(select(GroupingSignature.scheme)))
+    database.dispose()
+    assert links[("https://trimmed.example/a", "https://wire.example/a")] == ("copy", "containment")
+    assert links[("https://b.example/peru", "https://a.example/peru")] == ("story", "tfidf_avglink")
+    assert len(schemes) == 1 and "num_perm=128" in schemes.pop()
+
+
+def test_one_run_or_three_give_the_same_stories_and_canonicals(tmp_path: Path) -> None:
+    items = corpus()
+    one = f"sqlite:///{tmp_path / 'one.db'}"
+    three = f"sqlite:///{tmp_path / 'three.db'}"
+    run(one, items)
+    for part in (items[:4], items[4:8], items[8:]):
+        run(three, part)
+    once, _ = stored(one)
+    thrice, stories = stored(three)
+    assert partition(once) == partition(thrice)
+    assert {url: canonical for url, (_, canonical) in once.items()} == {
+        url: canonical for url, (_, canonical) in thrice.items()
+    }
+    # The earliest copy came last, in the third run: every other copy was re-pointed to it.
+    assert thrice["https://washingtontimes.example/b"][1] == "https://earliest.example/b"
+    assert thrice["https://trimmed.example/a"][1] == "https://earliest.example/b"
+    assert thrice["https://earliest.example/b"][1] is None
+    counts = sorted(story.article_count for story in stories)
+    assert sum(counts) == len(items) and all(count > 0 for count in counts)
+
+
+def test_articles_stored_before_grouping_kept_signatures_are_backfilled(sqlite_url: str) -> None:
+    seeds = seed_texts()
+    run(sqlite_url, [item("https://wire.example/a", seeds[1])])
+    database = Database(sqlite_url)
+    with database.sessions.begin() as session:
+        session.execute(GroupingSignature.__table__.delete())
+    database.dispose()
+    second = run(sqlite_url, [item("https://copy.example/a", seeds[1] + "\n\nUpdated.", 2)])
+    assert second.stats.get_value("grouping/backfilled") == 1
+    result, _ = stored(sqlite_url)
+    assert result["https://copy.example/a"][1] == "https://wire.example/a"
+
+
+def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(tmp_path: Path, sqlite_url: str) -> None:
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    for path in SEEDS.glob("*.txt"):
+        shutil.copy(path, first_dir / path.name)
+    text = (SEEDS / "washington-times-biden-airstrikes-syria.txt").read_text(encoding="utf-8")
+    (second_dir / "republished.txt").write_text(text + "\n\nThis report was republished with permission.\n", encoding="utf-8")
+    for directory in (first_dir, second_dir):
+        completed = run_scrapy("crawl", "files", "-a", f"path={directory}", database_url=sqlite_url)
+        assert completed.returncode == 0, completed.stderr[-2000:]
+    result, stories = stored(sqlite_url)
+    by_name = {Path(url).name: value for url, value in result.items()}
+    assert by_name["republished.txt"][1] is not None
+    assert Path(by_name["republished.txt"][1]).name == "washington-times-biden-airstrikes-syria.txt"
+    assert len({story_id for story_id, _ in by_name.values()}) == 1
+    assert [story.article_count for story in stories] == [3]
+
+
+@pytest.mark.parametrize(("name", "value"), [("DEDUP_COPY_BANDS", 500), ("DEDUP_STORY_KEYTERMS", 0)])
+def test_bad_grouping_settings_name_the_setting(name: str, value: int) -> None:
+    with pytest.raises(ValueError, match=name):
+        GroupingPipeline.from_crawler(get_crawler(FilesSpider, settings_dict={name: value}))
