@@ -166,3 +166,15 @@ STORAGE_RETRY_SECONDS = 120.0
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Safety (hostile servers and secrets; README "Safety") ---------------------------------
+# Every request gets an errback: timeouts, refused connections, bodies over DOWNLOAD_MAXSIZE,
+# decompression bombs (gzipped listings included) and redirect loops are recorded in `rejects`.
+SPIDER_MIDDLEWARES = {"crawler.guards.DownloadFailureRecorder": 60}
+# A redirect back into its own chain is refused (`redirect_loop`) instead of silently dropped.
+DOWNLOADER_MIDDLEWARES["crawler.guards.RedirectLoopGuard"] = 610
+# Authorization and Cookie headers never follow a redirect off the first request's origin.
+DOWNLOADER_MIDDLEWARES["crawler.guards.CrossHostHeaderGuard"] = 450
+# Mask URL passwords, the database password and proxy credentials in every log line.
+SAFETY_REDACT_LOGS = True
+EXTENSIONS["crawler.guards.SecretRedaction"] = 90

@@ -1,0 +1,307 @@
+"""Guards of the web spiders against hostile servers, and of the logs against secrets.
+
+- `DownloadFailureRecorder` (spider middleware) gives every request of a spider an
+  errback. A download that ends without a response the spider can use (timeout, DNS
+  failure, refused or lost connection, a body over `DOWNLOAD_MAXSIZE`, a decompression
+  bomb, a redirect loop) becomes an `ArticleItem` carrying the reason as its read error,
+  so extraction rejects it and storage records it in `rejects` like any refused item.
+  Refusals already recorded (the address guard), robots.txt blocks, stored articles
+  skipped and HTTP error statuses are left to their own components. A gzipped listing
+  (a `sitemap.xml.gz` served without `Content-Encoding`) that inflates past
+  `DOWNLOAD_MAXSIZE` is refused before the spider inflates it.
+  Settings: `DOWNLOAD_MAXSIZE`. Stats: `guard/download_failed/<reason>`, and through
+  the pipelines `rejects/<reason>`.
+- `RedirectLoopGuard` (downloader middleware) refuses a redirect back to a URL of its
+  own chain, which Scrapy's duplicate filter would drop without a trace; a chain of
+  ever new URLs ends at `REDIRECT_MAX_TIMES`, recorded by `DownloadFailureRecorder`.
+  Stats: `guard/redirect_loop`.
+- `CrossHostHeaderGuard` (downloader middleware) drops `Authorization` and `Cookie`
+  headers from a redirected request that left the origin of the first request, after
+  `DefaultHeadersMiddleware` has set them again (Scrapy's `RedirectMiddleware` drops
+  them, but each hop goes through every middleware anew). Cookies the cookie jar holds
+  for the new host are added afterwards by `CookiesMiddleware`, as usual.
+  Stats: `guard/credentials_stripped`.
+- `SecretRedaction` (extension) takes URL passwords, the database password and proxy
+  credentials out of every log record while the crawl runs.
+  Settings: `DATABASE_URL`, `SAFETY_REDACT_LOGS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import urllib.request
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Self
+from urllib.parse import urldefrag, urljoin
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotConfigured,
+    ResponseDataLossError,
+)
+from scrapy.http import Response
+from scrapy.statscollectors import StatsCollector
+from twisted.internet import defer
+from twisted.internet import error as twisted_errors
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.items import ArticleItem
+from crawler.safety import (
+    GZIP_MAGIC,
+    crosses_origin,
+    gzip_inflates_beyond,
+    redact_secrets,
+    url_secrets,
+)
+from crawler.urls import canonicalize_url
+from pipelines.database_settings import database_url_from_settings
+
+logger = logging.getLogger(__name__)
+
+# The spider attribute under which the errback is reachable, so JOBDIR can store requests.
+ERRBACK_ATTRIBUTE = "newsfold_download_failed"
+# Request meta roles (`crawler.middlewares.ROLE`) whose responses are listings.
+_ROLE = "newsfold_role"
+_DETAIL_LIMIT = 500
+
+
+class RefusedResponse(IgnoreRequest):
+    """A response a guard would not hand to the spider, with its rejects-table reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def download_failure_reason(exception: BaseException) -> str | None:
+    """The rejects-table reason for a failed download, or None when it is not ours to record."""
+    if isinstance(exception, RefusedResponse):
+        return exception.reason
+    if isinstance(exception, IgnoreRequest):
+        message = str(exception)
+        if "DOWNLOAD_MAXSIZE" in message:
+            return "too_large"  # HttpCompressionMiddleware: a decompression bomb
+        if "max redirections" in message:
+            return "redirect_loop"
+        return None  # address guard (recorded), robots.txt, stored articles, HTTP errors
+    if isinstance(
+        exception, DownloadTimeoutError | twisted_errors.TimeoutError | defer.TimeoutError
+    ):
+        return "download_timeout"
+    if isinstance(exception, CannotResolveHostError | twisted_errors.DNSLookupError):
+        return "dns_failure"
+    if isinstance(exception, DownloadCancelledError | defer.CancelledError):
+        return "too_large"  # the download handler cancels a body over DOWNLOAD_MAXSIZE
+    if isinstance(
+        exception,
+        DownloadConnectionRefusedError
+        | twisted_errors.ConnectionRefusedError
+        | twisted_errors.ConnectError,
+    ):
+        return "connection_failed"
+    if isinstance(
+        exception,
+        ResponseDataLossError
+        | ResponseNeverReceived
+        | ResponseFailed
+        | twisted_errors.ConnectionLost
+        | twisted_errors.ConnectionDone,
+    ):
+        return "connection_lost"
+    return "download_failed"
+
+
+class DownloadFailureRecorder:
+    """Turns failed downloads into rejected items, so each is recorded with its reason."""
+
+    def __init__(self, max_bytes: int, source: str, stats: StatsCollector) -> None:
+        self.max_bytes = max_bytes
+        self.source = source
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        spider = crawler.spider
+        recorder = cls(
+            crawler.settings.getint("DOWNLOAD_MAXSIZE"),
+            str(getattr(spider, "name", None) or "web"),
+            crawler.stats,
+        )
+        if spider is not None:
+            # Found by name on the spider, the errback survives JOBDIR's request queues.
+            setattr(spider, ERRBACK_ATTRIBUTE, recorder.download_failed)
+        return recorder
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request_or_item in start:
+            yield self._with_errback(request_or_item)
+
+    def process_spider_output(
+        self, response: Response, result: Iterable[Any], spider: Spider | None = None
+    ) -> Iterator[Any]:
+        for request_or_item in result:
+            yield self._with_errback(request_or_item)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any], spider: Spider | None = None
+    ) -> AsyncIterator[Any]:
+        async for request_or_item in result:
+            yield self._with_errback(request_or_item)
+
+    def process_spider_input(self, response: Response, spider: Spider | None = None) -> None:
+        """Refuse a gzipped listing that would inflate past DOWNLOAD_MAXSIZE."""
+        if response.meta.get(_ROLE) != "listing" or not response.body.startswith(GZIP_MAGIC):
+            return
+        limit = self.max_bytes or 2**62
+        inflated = gzip_inflates_beyond(response.body, limit)
+        if inflated is not None:
+            raise RefusedResponse(
+                "too_large",
+                f"{len(response.body)} B of gzip inflate past DOWNLOAD_MAXSIZE ({limit} B)",
+            )
+
+    def download_failed(self, failure: Failure) -> list[ArticleItem]:
+        """The rejected item standing for a failed download; other failures are raised again.
+
+        Raising what is not ours hands it back to Scrapy as if there were no errback:
+        `HttpErrorMiddleware` still logs and counts error statuses, and other refusals
+        stay silent.
+        """
+        request = getattr(failure, "request", None)
+        reason = download_failure_reason(failure.value) if failure.value is not None else None
+        if reason is None or request is None:
+            failure.raiseException()
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        detail = redact_secrets(f"{type(failure.value).__name__}: {failure.value}")
+        url = redact_secrets(first_url)
+        with contextlib.suppress(ValueError):  # an odd URL is recorded as it was asked for
+            url = canonicalize_url(url)
+        self.stats.inc_value(f"guard/download_failed/{reason}")
+        # As Scrapy logs a failed download: an error, unless a middleware refused it.
+        level = logging.WARNING if isinstance(failure.value, IgnoreRequest) else logging.ERROR
+        logger.log(level, "Download of %s failed (%s): %s", url, reason, detail)
+        return [
+            ArticleItem(
+                url=url,
+                body=None,
+                fetched_at=datetime.now(UTC),
+                source=self.source,
+                read_error=reason,
+                read_error_detail=detail[:_DETAIL_LIMIT],
+            )
+        ]
+
+    def _with_errback(self, request_or_item: Any) -> Any:
+        if isinstance(request_or_item, Request) and request_or_item.errback is None:
+            request_or_item.errback = self.download_failed
+        return request_or_item
+
+
+class RedirectLoopGuard:
+    """Refuses a redirect that leads back into its own chain."""
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        location = response.headers.get(b"Location")
+        if not (300 <= response.status < 400 and location) or request.meta.get("dont_redirect"):
+            return response
+        target = urldefrag(urljoin(request.url, location.decode("latin-1").strip()))[0]
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if target in {urldefrag(url)[0] for url in chain}:
+            self.stats.inc_value("guard/redirect_loop")
+            raise RefusedResponse(
+                "redirect_loop", f"{request.url} redirects back to {target} ({len(chain)} hops)"
+            )
+        return response
+
+
+class CrossHostHeaderGuard:
+    """Keeps `Authorization` and `Cookie` headers from following a redirect to another host."""
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        redirect_urls = request.meta.get("redirect_urls")
+        if not redirect_urls:
+            return
+        for header in ("Authorization", "Cookie"):
+            if header in request.headers and crosses_origin(redirect_urls[0], request.url, header):
+                del request.headers[header]
+                self.stats.inc_value("guard/credentials_stripped")
+                logger.info("Dropped the %s header redirecting to %s", header, request.url)
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites each record's message with its secrets masked."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__("newsfold.redaction")
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted = redact_secrets(message, self.secrets)
+        exc_text = redact_secrets(record.exc_text, self.secrets) if record.exc_text else None
+        if redacted != message or exc_text != record.exc_text:
+            record.msg, record.args = redacted, ()
+            record.exc_text = exc_text
+        return True
+
+
+class SecretRedaction:
+    """Masks URL passwords, the database password and proxy credentials in every log line."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        self.filter = _RedactingFilter(secrets)
+        self.handlers: list[logging.Handler] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("SAFETY_REDACT_LOGS", True):
+            raise NotConfigured("SAFETY_REDACT_LOGS is off")
+        secrets = url_secrets(database_url_from_settings(crawler.settings))
+        for proxy_url in urllib.request.getproxies().values():
+            secrets.extend(url_secrets(proxy_url))
+        extension = cls(secrets)
+        extension.install(logging.getLogger())
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        return extension
+
+    def install(self, root: logging.Logger) -> None:
+        """Filter every handler of `root` (Scrapy's log handler among them)."""
+        for handler in root.handlers:
+            handler.addFilter(self.filter)
+            self.handlers.append(handler)
+
+    def engine_stopped(self) -> None:
+        for handler in self.handlers:
+            handler.removeFilter(self.filter)
+        self.handlers = []
