@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import brotli
 import pytest
 
+from crawler.safety import crosses_origin, gzip_inflates_beyond, redact_secrets, url_secrets
 from tests.conftest import PROJECT_ROOT, ScrapyRun, wcxb_page
 
 # A public address the forward proxy stands in for: nothing is ever sent to it.
@@ -247,6 +248,54 @@ def test_bombs_inflate_to_what_they_claim(gzip_bomb: bytes, deflate_bomb: bytes)
     assert head == b"\0" * len(head) and len(head) == 4 * 1024 * 1024
     assert int.from_bytes(gzip_bomb[-4:], "little") == GIB % 2**32
     assert len(zlib.decompressobj(15).decompress(deflate_bomb, 4 * 1024 * 1024)) == 4 * 1024 * 1024
+
+
+# --- The pure rules, on their own --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://reader:s3cret@db/news", "postgresql://reader:***@db/news"),
+        ("via http://u:p%40ss@proxy:3128 then", "via http://u:***@proxy:3128 then"),
+        ("https://news.example/a?b=c:d@e", "https://news.example/a?b=c:d@e"),
+    ],
+)
+def test_redact_secrets_masks_url_passwords(text: str, expected: str) -> None:
+    assert redact_secrets(text) == expected
+
+
+def test_url_secrets_include_the_basic_auth_form() -> None:
+    secrets = url_secrets("http://crawler:pr0xy@127.0.0.1:3128")
+    assert "pr0xy" in secrets and "Y3Jhd2xlcjpwcjB4eQ==" in secrets
+    assert redact_secrets("Proxy-Authorization: Basic Y3Jhd2xlcjpwcjB4eQ==", secrets).endswith(
+        "***"
+    )
+    assert url_secrets("sqlite:///newsfold.db") == []
+
+
+@pytest.mark.parametrize(
+    ("target", "header", "dropped"),
+    [
+        ("https://news.example/b", "Authorization", False),
+        ("https://cdn.example/b", "Authorization", True),
+        ("http://news.example/b", "Authorization", True),
+        ("https://news.example:8443/b", "Authorization", True),
+        ("https://news.example:8443/b", "Cookie", False),
+        ("http://news.example/b", "Cookie", True),
+        ("https://cdn.example/b", "Cookie", True),
+    ],
+)
+def test_crosses_origin(target: str, header: str, dropped: bool) -> None:
+    assert crosses_origin("https://news.example/a", target, header) is dropped
+
+
+def test_gzip_inflates_beyond_stops_at_the_limit(gzip_bomb: bytes) -> None:
+    assert (gzip_inflates_beyond(gzip_bomb, 1 << 20) or 0) > 1 << 20
+    small = zlib.compressobj(9, zlib.DEFLATED, 31)
+    document = small.compress(b"<urlset/>" * 100) + small.flush()
+    assert gzip_inflates_beyond(document, 1 << 20) is None
+    assert gzip_inflates_beyond(b"\x1f\x8bnot gzip", 10) is None
 
 
 # --- Running crawls ---------------------------------------------------------------------------
