@@ -81,9 +81,9 @@ EXTRACTION_TIMEOUT = 30.0
 
 # Use the page's JSON-LD articleBody when the extracted text misses most of it.
 EXTRACTION_USE_JSON_LD_BODY = True
-
 # Second trafilatura mode whose output wins when it is a longer near-superset ("" = one pass).
 EXTRACTION_SECOND_MODE = "balanced"
+
 # --- Grouping (near-duplicates and stories) ---------------------------------------------
 # MinHash permutations; stored with every signature, changing it needs a re-index.
 DEDUP_NUM_PERM = 128
