@@ -31,6 +31,7 @@ from pipelines.extraction.article import (
     RawDocument,
     extract_article,
 )
+from pipelines.extraction.hints import apply_listing_hints
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.pool import ExtractionPool, InOrderRelease
 from pipelines.rejection import RejectedItem
@@ -130,7 +131,9 @@ class ExtractionPipeline:
         if self.languages is None:
             self.languages = LanguageDetector()
         try:
-            item.article = extract_article(document, self.options, self.languages)
+            item.article = apply_listing_hints(
+                extract_article(document, self.options, self.languages), item.hints
+            )
         except ExtractionRejected as rejection:
             self._reject(rejection.reason, rejection.detail)
         self.stats.inc_value("extraction/extracted")
@@ -139,7 +142,7 @@ class ExtractionPipeline:
     async def _extract_in_pool(self, item: ArticleItem, document: RawDocument, pool: ExtractionPool) -> ArticleItem:
         ticket = self.release.ticket()
         try:
-            item.article = await pool.extract(document)
+            item.article = apply_listing_hints(await pool.extract(document), item.hints)
             await self.release.turn(ticket)
         except ExtractionRejected as rejection:
             self.release.close(ticket)
