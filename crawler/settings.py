@@ -162,6 +162,9 @@ STORAGE_BATCH_SIZE = 100
 STORAGE_FLUSH_SECONDS = 2.0
 # Seconds the end of a run keeps retrying writes while the database is unreachable.
 STORAGE_RETRY_SECONDS = 120.0
+# Upgrade the database schema (Alembic) when a crawl starts; false: refuse to start on an
+# older schema and leave upgrading to `scrapy migrate`.
+STORAGE_AUTO_MIGRATE = True
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-
-from storage.models import Base
-from storage.views import create_views
 
 DEFAULT_DATABASE_FILE = "newsfold.db"
 # Seconds a SQLite writer waits for another's lock before giving up.
@@ -49,16 +46,16 @@ class Database:
         self.engine: Engine = _create_engine(database_url)
         self.read_engine: Engine = self.engine.execution_options(newsfold_read_only=True)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_sessions: sessionmaker[Session] = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessions: sessionmaker[Session] = sessionmaker(
+            self.read_engine, expire_on_commit=False
+        )
 
     def create_schema(self) -> None:
-        """Create missing tables, indexes and views."""
-        import storage.crawl_state  # noqa: F401  (registers the crawl-state tables)
-        import storage.grouping_store  # noqa: F401  (registers the grouping index tables)
-        import storage.run_history  # noqa: F401  (registers crawl_runs and source_health)
-        Base.metadata.create_all(self.engine)
-        with self.engine.begin() as connection:
-            create_views(connection)
+        """Bring the schema to the newest Alembic migration (tables, indexes and views)."""
+        # Imported here: the migrations' metadata imports modules that import this one.
+        from storage.migrate import upgrade_schema
+
+        upgrade_schema(self.engine)
 
     def check_connection(self) -> None:
         """Connect once; raises DatabaseUnavailable naming the (masked) URL and the cause."""
@@ -67,7 +64,9 @@ class Database:
                 connection.execute(text("SELECT 1"))
         except (OperationalError, DBAPIError) as error:
             cause = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise DatabaseUnavailable(f"cannot connect to {mask_password(self.url)}: {cause}") from error
+            raise DatabaseUnavailable(
+                f"cannot connect to {mask_password(self.url)}: {cause}"
+            ) from error
 
     def dispose(self) -> None:
         self.engine.dispose()

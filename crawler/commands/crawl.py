@@ -3,7 +3,9 @@
 A spider may define a `check_arguments(**spider_arguments)` class method that raises
 `UsageError`; a bad argument then gives one error line and exit status 2 instead of a
 traceback from inside the engine. The database is reached once before the crawl starts:
-if it cannot be, one line names it (password masked) and the exit status is 1.
+if it cannot be, one line names it (password masked) and the exit status is 1. Its schema
+is then upgraded to the newest migration, or, with `STORAGE_AUTO_MIGRATE` false, the crawl
+refuses to start on a schema that is behind (one line, exit status 1).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from pipelines.database_settings import database_url_from_settings
-from storage.database import Database, DatabaseUnavailable
+from pipelines.database_settings import open_database
+from storage.database import DatabaseUnavailable
+from storage.migrate import SchemaOutOfDate
 
 
 class Command(ScrapyCrawlCommand):
@@ -33,19 +36,16 @@ class Command(ScrapyCrawlCommand):
                     print(f"scrapy crawl {args[0]}: error: {error}", file=sys.stderr)
                     self.exitcode = 2
                     return
-        if not self._database_reachable():
+        if not self._database_ready():
             self.exitcode = 1
             return
         super().run(args, opts)
 
-    def _database_reachable(self) -> bool:
+    def _database_ready(self) -> bool:
         assert self.settings is not None
-        database = Database(database_url_from_settings(self.settings))
         try:
-            database.check_connection()
-        except DatabaseUnavailable as error:
+            with open_database(self.settings):
+                return True
+        except (DatabaseUnavailable, SchemaOutOfDate) as error:
             print(f"scrapy crawl: error: {error}", file=sys.stderr)
             return False
-        finally:
-            database.dispose()
-        return True

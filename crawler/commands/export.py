@@ -15,9 +15,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.commands.stories import parse_since
-from pipelines.database_settings import database_url_from_settings
-from storage.database import Database, mask_password
+from pipelines.database_settings import open_database
+from storage.database import DatabaseUnavailable, mask_password
 from storage.exports import EXPORT_FORMATS, ExportRequest, export_rows, write_export
+from storage.migrate import SchemaOutOfDate
 
 
 class Command(ScrapyCommand):
@@ -51,18 +52,14 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         assert self.settings is not None
-        database_url = database_url_from_settings(self.settings)
-        database = Database(database_url)
+        request = ExportRequest(stories=opts.stories, since=opts.since, until=opts.until)
         try:
-            database.create_schema()
-            request = ExportRequest(stories=opts.stories, since=opts.since, until=opts.until)
-            columns, rows = export_rows(database, request)
-            written = write_export(columns, rows, Path(opts.output), opts.export_format)
-        except RuntimeError as error:
+            with open_database(self.settings) as database:
+                columns, rows = export_rows(database, request)
+                written = write_export(columns, rows, Path(opts.output), opts.export_format)
+        except (DatabaseUnavailable, SchemaOutOfDate, RuntimeError) as error:
             print(f"scrapy export: error: {error}", file=sys.stderr)
             self.exitcode = 1
             return
-        finally:
-            database.dispose()
         kind = "stories" if opts.stories else "articles"
-        print(f"Exported {written} {kind} from {mask_password(database_url)} to {opts.output}")
+        print(f"Exported {written} {kind} from {mask_password(database.url)} to {opts.output}")

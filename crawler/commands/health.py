@@ -20,8 +20,9 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
 from crawler.sourcehealth import HealthOptions, SiteAssessment, assess_sites, flagged
-from pipelines.database_settings import database_url_from_settings
-from storage.database import Database, DatabaseUnavailable
+from pipelines.database_settings import open_database
+from storage.database import DatabaseUnavailable
+from storage.migrate import SchemaOutOfDate
 from storage.run_history import RunHistory
 
 
@@ -84,17 +85,13 @@ class Command(ScrapyCommand):
             options = health_options_from_settings(self.settings)
         except ValueError as error:
             raise UsageError(str(error)) from error
-        database = Database(database_url_from_settings(self.settings))
         try:
-            database.check_connection()
-            database.create_schema()
-            history = RunHistory(database).site_runs(per_site=options.window + 1)
-        except DatabaseUnavailable as error:
+            with open_database(self.settings) as database:
+                history = RunHistory(database).site_runs(per_site=options.window + 1)
+        except (DatabaseUnavailable, SchemaOutOfDate) as error:
             print(f"scrapy health: error: {error}", file=sys.stderr)
             self.exitcode = 2
             return
-        finally:
-            database.dispose()
         if opts.site:
             wanted = {site.lower() for site in opts.site}
             history = {site: runs for site, runs in history.items() if site in wanted}

@@ -34,14 +34,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.scheduling import (
     CrawlLauncher,
+    Job,
     RunOutcome,
     ScheduleError,
     Scheduler,
     load_schedule,
     parse_duration,
 )
-from pipelines.database_settings import database_url_from_settings
+from pipelines.database_settings import open_database
 from storage.database import Database, DatabaseUnavailable, mask_password
+from storage.migrate import SchemaOutOfDate
 from storage.run_history import RUN_FAILED, RUN_FINISHED, RUN_SKIPPED, RunHistory, RunRecord
 
 logger = logging.getLogger(__name__)
@@ -129,22 +131,36 @@ class Command(ScrapyCommand):
                 self.exitcode = 2
                 return
 
-        database_url = database_url_from_settings(self.settings)
-        database = Database(database_url)
         try:
-            database.check_connection()
-            database.create_schema()
-        except DatabaseUnavailable as error:
+            with open_database(self.settings) as database:
+                totals = self._schedule(jobs, config, database, project_root, opts, duration)
+        except (DatabaseUnavailable, SchemaOutOfDate) as error:
             print(f"scrapy schedule: error: {error}", file=sys.stderr)
-            database.dispose()
             self.exitcode = 1
             return
+        print(
+            f"Scheduler stopped: {totals[RUN_FINISHED]} runs succeeded, "
+            f"{totals[RUN_FAILED]} failed, "
+            f"{totals[RUN_SKIPPED]} ticks skipped"
+        )
+
+    def _schedule(
+        self,
+        jobs: list[Job],
+        config: Path,
+        database: Database,
+        project_root: Path,
+        opts: argparse.Namespace,
+        duration: timedelta | None,
+    ) -> Counter[str]:
+        """Run the jobs until stopped; how many runs ended in each status."""
+        assert self.settings is not None
         log_dir = Path(opts.log_dir or self.settings.get("SCHEDULE_LOG_DIR"))
         launcher = CrawlLauncher(
             sys.executable,
             project_root,
             log_dir if log_dir.is_absolute() else project_root / log_dir,
-            environment={**os.environ, "DATABASE_URL": database_url},
+            environment={**os.environ, "DATABASE_URL": database.url},
         )
         start = datetime.now(UTC)
         scheduler = Scheduler(jobs, launcher, start, max_runs=opts.max_runs)
@@ -152,7 +168,7 @@ class Command(ScrapyCommand):
             "Scheduling %d jobs from %s into %s: %s",
             len(jobs),
             config,
-            mask_password(database_url),
+            mask_password(database.url),
             ", ".join(job.name for job in jobs),
         )
         totals: Counter[str] = Counter()
@@ -162,12 +178,7 @@ class Command(ScrapyCommand):
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)
-            database.dispose()
-        print(
-            f"Scheduler stopped: {totals[RUN_FINISHED]} runs succeeded, "
-            f"{totals[RUN_FAILED]} failed, "
-            f"{totals[RUN_SKIPPED]} ticks skipped"
-        )
+        return totals
 
     @staticmethod
     def _loop(

@@ -7,13 +7,15 @@ holds; `--articles` lists the articles under each.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from pipelines.database_settings import database_url_from_settings
-from storage.database import Database
+from pipelines.database_settings import open_database
+from storage.database import DatabaseUnavailable
+from storage.migrate import SchemaOutOfDate
 from storage.repository import ArticleRepository, StorySummary
 
 
@@ -74,14 +76,15 @@ class Command(ScrapyCommand):
         if opts.limit is not None and opts.limit < 1:
             raise UsageError("--limit must be at least 1")
         assert self.settings is not None
-        database = Database(database_url_from_settings(self.settings))
         try:
-            database.create_schema()
-            stories = ArticleRepository(database).story_summaries(
-                since=opts.since, limit=opts.limit
-            )
-        finally:
-            database.dispose()
+            with open_database(self.settings) as database:
+                stories = ArticleRepository(database).story_summaries(
+                    since=opts.since, limit=opts.limit
+                )
+        except (DatabaseUnavailable, SchemaOutOfDate) as error:
+            print(f"scrapy stories: error: {error}", file=sys.stderr)
+            self.exitcode = 1
+            return
         if not stories:
             print("No stories stored yet.")
             return

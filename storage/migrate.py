@@ -1,0 +1,88 @@
+"""Schema versions: bring a database to the newest migration, or say how far behind it is.
+
+Alembic migrations in `storage/migrations/` own the schema on SQLite and PostgreSQL.
+A database created before migrations existed (tables present, no version) gets its
+missing tables and views created and is stamped with the newest revision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from storage.schema import metadata
+from storage.views import create_views
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Serialises concurrent upgrades on PostgreSQL (two crawlers starting at once).
+_UPGRADE_LOCK_KEY = 7_281_034_551
+
+
+class SchemaOutOfDate(Exception):
+    """The database's schema is older than this code and upgrading was not allowed."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for our migrations, bound to `connection` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty or unversioned database)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Migrate the database to the newest revision (a no-op when it is there already)."""
+    if current_revision(engine) == head_revision():
+        return
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
+            )
+        config = alembic_config(connection)
+        if _unversioned_with_tables(connection):
+            metadata.create_all(connection)
+            create_views(connection)
+            command.stamp(config, "head")
+            return
+        command.upgrade(config, "head")
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise SchemaOutOfDate unless the database is at the newest revision."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"database schema is at revision {current or 'none'}, this newsfold needs {head}: "
+            "run `scrapy migrate` (or allow STORAGE_AUTO_MIGRATE)"
+        )
+
+
+def downgrade_schema(engine: Engine, revision: str = "base") -> None:
+    """Migrate the database down to `revision` (default: empty)."""
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def _unversioned_with_tables(connection: Connection) -> bool:
+    names = set(inspect(connection).get_table_names())
+    return "articles" in names and "alembic_version" not in names

@@ -1,0 +1,106 @@
+"""Alembic owns the schema: upgrade from empty, downgrade to empty, models and migrations agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from storage.migrate import current_revision, downgrade_schema, head_revision, upgrade_schema
+from storage.schema import metadata
+from storage.views import VIEWS
+from tests.conftest import run_scrapy
+
+
+def test_upgrade_from_empty_then_downgrade_to_empty(database_url: str) -> None:
+    engine = create_engine(database_url)
+    upgrade_schema(engine)
+    assert current_revision(engine) == head_revision()
+    tables = set(inspect(engine).get_table_names())
+    assert {"articles", "stories", "rejects"} <= tables
+    assert set(metadata.tables) <= tables
+    assert set(VIEWS) <= set(inspect(engine).get_view_names())
+
+    downgrade_schema(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert inspect(engine).get_view_names() == []
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(database_url: str) -> None:
+    """A model change without its migration fails here."""
+    engine = create_engine(database_url)
+    upgrade_schema(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_upgrade_twice_changes_nothing(database_url: str) -> None:
+    engine = create_engine(database_url)
+    upgrade_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO rejects (url, reason, detail, at) VALUES ('u', 'r', 'd', CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade_schema(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM rejects")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_unversioned_database_from_before_migrations_is_adopted(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    with engine.begin() as connection:
+        metadata.tables["rejects"].create(connection)
+        metadata.tables["stories"].create(connection)
+        metadata.tables["articles"].create(connection)
+        connection.execute(
+            text(
+                "INSERT INTO rejects (url, reason, detail, at) VALUES ('u', 'r', 'd', CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade_schema(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM rejects")).scalar_one() == 1
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_migrate_command_shows_and_applies_revisions(sqlite_url: str) -> None:
+    before = run_scrapy("migrate", "--current", database_url=sqlite_url)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.strip() == f"current: none  newest: {head_revision()}"
+    applied = run_scrapy("migrate", database_url=sqlite_url)
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip().endswith(f"now at {head_revision()}")
+
+
+def test_crawl_refuses_an_old_schema_when_not_allowed_to_migrate(sqlite_url: str) -> None:
+    seeds = str(Path(__file__).resolve().parents[1] / "seeds" / "articles")
+    refused = run_scrapy(
+        "crawl",
+        "files",
+        "-a",
+        f"path={seeds}",
+        "-s",
+        "STORAGE_AUTO_MIGRATE=false",
+        database_url=sqlite_url,
+    )
+    assert refused.returncode == 1
+    errors = [line for line in refused.stderr.splitlines() if "error" in line.lower()]
+    assert errors == [
+        f"scrapy crawl: error: database schema is at revision none, this newsfold needs {head_revision()}: "
+        "run `scrapy migrate` (or allow STORAGE_AUTO_MIGRATE)"
+    ]
+    migrated = run_scrapy("crawl", "files", "-a", f"path={seeds}", database_url=sqlite_url)
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    engine = create_engine(sqlite_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
