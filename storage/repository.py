@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.database import Database
+from storage.dialect_insert import dialect_insert
 from storage.grouping_store import StoredDecision
 from storage.models import Article, Reject, Story
 
@@ -116,11 +116,11 @@ class ArticleRepository:
         with self.database.sessions.begin() as session:
             story_ids = self._ensure_stories(session, {record.story_key for record in merged.values()})
             urls = list(merged)
-            previous_story_ids = set(
-                session.scalars(
-                    select(Article.story_id).where(Article.url.in_(urls), Article.story_id.is_not(None))
-                )
-            )
+            previous_story_ids: set[int] = {
+                story_id
+                for story_id in session.scalars(select(Article.story_id).where(Article.url.in_(urls)))
+                if story_id is not None
+            }
             rows = [_article_values(record, story_ids[record.story_key], None) for record in merged.values()]
             statement = self._insert(Article).values(rows)
             statement = statement.on_conflict_do_update(
@@ -137,10 +137,9 @@ class ArticleRepository:
                 if record.duplicate_of_url in canonical_ids
             ]
             if copies:
-                articles = Article.__table__
                 session.connection().execute(
-                    update(articles)
-                    .where(articles.c.id == bindparam("article_id"))
+                    update(Article)
+                    .where(Article.id == bindparam("article_id"))
                     .values(duplicate_of_id=bindparam("canonical_id")),
                     copies,
                 )
@@ -203,7 +202,7 @@ class ArticleRepository:
 
     def story_summaries(self, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
         """Stories, most recently active first, with their articles and outlets."""
-        query: Select[tuple[Story]] = select(Story).where(Story.article_count > 0)
+        query = select(Story).where(Story.article_count > 0)
         if since is not None:
             query = query.where(func.coalesce(Story.last_published_at, Story.updated_at) >= since)
         query = query.order_by(
@@ -242,12 +241,7 @@ class ArticleRepository:
             return int(session.scalar(select(func.count()).select_from(Article)) or 0)
 
     def _insert(self, table: type[Any]) -> Any:
-        dialect = self.database.engine.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(table)
-        if dialect == "sqlite":
-            return sqlite.insert(table)
-        raise ValueError(f"DATABASE_URL: unsupported database {dialect!r} (use sqlite or postgresql)")
+        return dialect_insert(self.database, table)
 
     def _ensure_story(self, session: Session, key: str) -> int:
         statement = (
