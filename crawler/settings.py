@@ -54,7 +54,7 @@ RETRY_AFTER_MAX = 300.0
 SITEMAP_MAX_DEPTH = 3
 
 # --- Pipelines: spider -> extraction -> grouping -> storage ------------------------------
-ITEM_PIPELINES = {
+ITEM_PIPELINES: dict[str, int | None] = {
     "pipelines.extraction.ExtractionPipeline": 100,
     "pipelines.grouping.GroupingPipeline": 200,
     "pipelines.storage.StoragePipeline": 300,
@@ -178,6 +178,9 @@ SPIDER_MIDDLEWARES = {"crawler.guards.DownloadFailureRecorder": 60}
 DOWNLOADER_MIDDLEWARES["crawler.guards.RedirectLoopGuard"] = 610
 # Authorization and Cookie headers never follow a redirect off the first request's origin.
 DOWNLOADER_MIDDLEWARES["crawler.guards.CrossHostHeaderGuard"] = 450
+# Cookie domains judged by the public suffix list bundled with tldextract, never fetched.
+DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.cookies.CookiesMiddleware"] = None
+DOWNLOADER_MIDDLEWARES["crawler.guards.OfflineCookiesMiddleware"] = 700
 # Mask URL passwords, the database password and proxy credentials in every log line.
 SAFETY_REDACT_LOGS = True
 EXTENSIONS["crawler.guards.SecretRedaction"] = 90
