@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.database import Database
+from storage.dialect_insert import dialect_insert
 from storage.models import Article, Base, Story, UTCDateTime
 
 # Rows written per statement when saving a batch.
@@ -190,7 +192,9 @@ class GroupingStore:
         """Stored articles without a signature of `scheme` (older runs, other settings)."""
         current = (
             select(GroupingSignature.url)
-            .where(GroupingSignature.scheme == scheme, GroupingSignature.text_hash == Article.text_hash)
+            .where(
+                GroupingSignature.scheme == scheme, GroupingSignature.text_hash == Article.text_hash
+            )
             .where(GroupingSignature.url == Article.url)
         )
         query = (
@@ -212,43 +216,77 @@ class GroupingStore:
                 yield UnindexedArticle(url, title, text, text_hash, published_at, observed_at)
 
     def save(self, signatures: Sequence[SignatureRow], links: Iterable[LinkRow]) -> None:
-        """Store new signatures (replacing an article's older one and its links) and links."""
+        """Store new signatures (replacing an article's older one and its links) and links.
+
+        Both are native upserts, in key order, so two crawls saving the same article at
+        once (each in its own transaction) never meet a duplicate key: the later wins.
+        """
         now = datetime.now(UTC)
+        # One row per key: PostgreSQL refuses an upsert that hits one key twice.
+        signature_rows = sorted(
+            {signature.url: _signature_values(signature, now) for signature in signatures}.items()
+        )
+        link_rows = sorted(
+            {
+                (link.url, link.other_url, link.level): _link_values(link, now) for link in links
+            }.items()
+        )
         with self.database.sessions.begin() as session:
-            urls = [signature.url for signature in signatures]
+            urls = [url for url, _ in signature_rows]
             for start in range(0, len(urls), _CHUNK):
                 chunk = urls[start : start + _CHUNK]
-                session.execute(delete(GroupingSignature).where(GroupingSignature.url.in_(chunk)))
                 session.execute(delete(ArticleLink).where(ArticleLink.url.in_(chunk)))
                 session.execute(delete(ArticleLink).where(ArticleLink.other_url.in_(chunk)))
-            session.add_all(
-                GroupingSignature(
-                    url=signature.url,
-                    scheme=signature.scheme,
-                    text_hash=signature.text_hash,
-                    published_at=signature.published_at,
-                    observed_at=signature.observed_at,
-                    indexed=signature.indexed,
-                    content_words=signature.content_words,
-                    minhash=signature.minhash,
-                    bands=signature.bands,
-                    shingles=signature.shingles,
-                    terms=signature.terms,
-                    weights=signature.weights,
-                    keyterms=signature.keyterms,
-                    created_at=now,
+            for start in range(0, len(signature_rows), _CHUNK):
+                rows = [values for _, values in signature_rows[start : start + _CHUNK]]
+                statement = dialect_insert(self.database, GroupingSignature).values(rows)
+                session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[GroupingSignature.url],
+                        set_={name: statement.excluded[name] for name in rows[0] if name != "url"},
+                    )
                 )
-                for signature in signatures
-            )
-            session.flush()
-            session.add_all(
-                ArticleLink(
-                    url=link.url,
-                    other_url=link.other_url,
-                    level=link.level,
-                    method=link.method,
-                    similarity=link.similarity,
-                    decided_at=now,
+            for start in range(0, len(link_rows), _CHUNK):
+                rows = [values for _, values in link_rows[start : start + _CHUNK]]
+                statement = dialect_insert(self.database, ArticleLink).values(rows)
+                session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[ArticleLink.url, ArticleLink.other_url, ArticleLink.level],
+                        set_={
+                            name: statement.excluded[name]
+                            for name in ("method", "similarity", "decided_at")
+                        },
+                    )
                 )
-                for link in links
-            )
+
+
+def _signature_values(signature: SignatureRow, now: datetime) -> dict[str, Any]:
+    """The column values of a signature row."""
+    return {
+        "url": signature.url,
+        "scheme": signature.scheme,
+        "text_hash": signature.text_hash,
+        "published_at": signature.published_at,
+        "observed_at": signature.observed_at,
+        "indexed": signature.indexed,
+        "content_words": signature.content_words,
+        "minhash": signature.minhash,
+        "bands": signature.bands,
+        "shingles": signature.shingles,
+        "terms": signature.terms,
+        "weights": signature.weights,
+        "keyterms": signature.keyterms,
+        "created_at": now,
+    }
+
+
+def _link_values(link: LinkRow, now: datetime) -> dict[str, Any]:
+    """The column values of a link row."""
+    return {
+        "url": link.url,
+        "other_url": link.other_url,
+        "level": link.level,
+        "method": link.method,
+        "similarity": link.similarity,
+        "decided_at": now,
+    }
