@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -155,8 +156,12 @@ def test_database_outage_mid_crawl_loses_nothing(
     deadline = time.monotonic() + 120
     while (count_articles(throwaway_postgres.url) or 0) == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
+    # Paused while the database goes down, so the crawl cannot finish in between however
+    # fast it runs; it then goes on writing into the outage.
+    crawl.send_signal(signal.SIGSTOP)
     stored_before_outage = count_articles(throwaway_postgres.url)
     throwaway_postgres.stop()
+    crawl.send_signal(signal.SIGCONT)
     time.sleep(4)
     throwaway_postgres.start()
     _, stderr = crawl.communicate(timeout=300)
