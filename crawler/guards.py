@@ -11,6 +11,9 @@
   `DOWNLOAD_MAXSIZE` is refused before the spider inflates it.
   Settings: `DOWNLOAD_MAXSIZE`. Stats: `guard/download_failed/<reason>`, and through
   the pipelines `rejects/<reason>`.
+- `refused_document` and `truncated_listing` build the item standing for a document
+  refused before extraction (a failed download, an unreadable, hostile or cut-off feed
+  or sitemap), which the pipelines record in `rejects` like any refused item.
 - `RedirectLoopGuard` (downloader middleware) refuses a redirect back to a URL of its
   own chain, which Scrapy's duplicate filter would drop without a trace; a chain of
   ever new URLs ends at `REDIRECT_MAX_TIMES`, recorded by `DownloadFailureRecorder`.
@@ -21,6 +24,11 @@
   them, but each hop goes through every middleware anew). Cookies the cookie jar holds
   for the new host are added afterwards by `CookiesMiddleware`, as usual.
   Stats: `guard/credentials_stripped`.
+- `OfflineCookiesMiddleware` (downloader middleware) is Scrapy's `CookiesMiddleware`
+  judging cookie domains with the public suffix list bundled with tldextract: Scrapy's
+  own makes tldextract fetch the list from publicsuffix.org the first time a response
+  sets a cookie, a request nobody asked for that leaves the crawl's allowed hosts.
+  Settings: those of `CookiesMiddleware`.
 - `SecretRedaction` (extension) takes URL passwords, the database password and proxy
   credentials out of every log record while the crawl runs.
   Settings: `DATABASE_URL`, `SAFETY_REDACT_LOGS`.
@@ -33,11 +41,13 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
+from http.cookiejar import Cookie
 from typing import Any, Self
 from urllib.parse import urldefrag, urljoin
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -48,7 +58,10 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 from scrapy.http import Response
+from scrapy.http.cookies import CookieJar
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.httpobj import urlparse_cached
+from tldextract import TLDExtract
 from twisted.internet import defer
 from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
@@ -121,6 +134,36 @@ def download_failure_reason(exception: BaseException) -> str | None:
     return "download_failed"
 
 
+def refused_document(url: str, source: str, reason: str, detail: str) -> ArticleItem:
+    """The item standing for a document refused before extraction, for `rejects`.
+
+    Extraction rejects it with `reason` and storage records it, as it does every refused
+    item; URL passwords are masked in the URL and the detail.
+    """
+    safe_url = redact_secrets(url)
+    with contextlib.suppress(ValueError):  # an odd URL is recorded as it was asked for
+        safe_url = canonicalize_url(safe_url)
+    return ArticleItem(
+        url=safe_url,
+        body=None,
+        fetched_at=datetime.now(UTC),
+        source=source,
+        read_error=reason,
+        read_error_detail=redact_secrets(detail)[:_DETAIL_LIMIT],
+    )
+
+
+def truncated_listing(url: str, source: str, used: int, how: str) -> ArticleItem:
+    """The `listing_truncated` record of a feed or sitemap cut off short.
+
+    The complete entries before the cut are used all the same; the record says how many,
+    so a listing that keeps arriving cut off (or yields nothing) shows in `rejects`.
+    """
+    return refused_document(
+        url, source, "listing_truncated", f"{used} complete entries used; {how}"
+    )
+
+
 class DownloadFailureRecorder:
     """Turns failed downloads into rejected items, so each is recorded with its reason."""
 
@@ -183,24 +226,16 @@ class DownloadFailureRecorder:
         if reason is None or request is None:
             failure.raiseException()
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
-        detail = redact_secrets(f"{type(failure.value).__name__}: {failure.value}")
-        url = redact_secrets(first_url)
-        with contextlib.suppress(ValueError):  # an odd URL is recorded as it was asked for
-            url = canonicalize_url(url)
+        refusal = refused_document(
+            first_url, self.source, reason, f"{type(failure.value).__name__}: {failure.value}"
+        )
         self.stats.inc_value(f"guard/download_failed/{reason}")
         # As Scrapy logs a failed download: an error, unless a middleware refused it.
         level = logging.WARNING if isinstance(failure.value, IgnoreRequest) else logging.ERROR
-        logger.log(level, "Download of %s failed (%s): %s", url, reason, detail)
-        return [
-            ArticleItem(
-                url=url,
-                body=None,
-                fetched_at=datetime.now(UTC),
-                source=self.source,
-                read_error=reason,
-                read_error_detail=detail[:_DETAIL_LIMIT],
-            )
-        ]
+        logger.log(
+            level, "Download of %s failed (%s): %s", refusal.url, reason, refusal.read_error_detail
+        )
+        return [refusal]
 
     def _with_errback(self, request_or_item: Any) -> Any:
         if isinstance(request_or_item, Request) and request_or_item.errback is None:
@@ -255,6 +290,37 @@ class CrossHostHeaderGuard:
                 del request.headers[header]
                 self.stats.inc_value("guard/credentials_stripped")
                 logger.info("Dropped the %s header redirecting to %s", header, request.url)
+
+
+class OfflineCookiesMiddleware(CookiesMiddleware):
+    """CookiesMiddleware that never fetches the public suffix list: it uses the bundled one."""
+
+    def __init__(self, debug: bool = False) -> None:
+        super().__init__(debug)
+        # No cache and no URLs: tldextract reads the snapshot shipped with it, nothing else.
+        self.public_suffixes = TLDExtract(
+            cache_dir=None, suffix_list_urls=(), include_psl_private_domains=True
+        )
+
+    def is_public_domain(self, domain: str) -> bool:
+        """Whether `domain` is a public suffix (`co.uk`, `github.io`), where no cookie may live."""
+        return not self.public_suffixes(domain).domain
+
+    def _process_cookies(
+        self, cookies: Iterable[Cookie], *, jar: CookieJar, request: Request
+    ) -> None:
+        # Scrapy's own (2.19), with the public-suffix check above instead of its module's.
+        for cookie in cookies:
+            cookie_domain = cookie.domain.removeprefix(".")
+            hostname = urlparse_cached(request).hostname
+            if hostname is None:
+                continue
+            request_domain = hostname.lower()
+            if cookie_domain and self.is_public_domain(cookie_domain):
+                if cookie_domain != request_domain:
+                    continue
+                cookie.domain = request_domain
+            jar.set_cookie_if_ok(cookie, request)
 
 
 class _RedactingFilter(logging.Filter):

@@ -2,13 +2,17 @@
 
 Pure functions, no Scrapy import. Feeds: RSS 0.9x, 1.0 (RDF) and 2.0, Atom, JSON Feed.
 Sitemaps: `urlset` (with `lastmod` and Google News `news:*` fields) and `sitemapindex`.
-XML goes through a hardened lxml parser: no entity expansion (billion laughs), no DTD
-or network access (XXE), no huge trees; a broken document yields what could be read.
+XML goes through a hardened lxml parser: no entity expansion, no DTD or network access,
+no huge trees. A document that declares entities (billion laughs, XXE) is refused whole;
+a malformed one yields what could be read, and one cut off short yields the entries that
+were complete before the cut (the one open at the cut, or the last, is left out) and says
+so in `truncated`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,10 +23,25 @@ from urllib.parse import urljoin
 from lxml import etree
 
 ListingSource = Literal["feed", "sitemap"]
+# Rejects-table reasons of a refused listing.
+ListingRefusal = Literal["xml_entities", "unreadable_listing"]
+
+# libxml2's error for an entity expanding past its amplification limit (billion laughs).
+_XML_ERR_RESOURCE_LIMIT = 114
+# How much of a document's end is searched for the root's end tag.
+_TAIL_BYTES = 4096
 
 
 class ListingError(ValueError):
-    """The document is not a feed or sitemap newsfold can read."""
+    """The document is not a feed or sitemap newsfold can read, or one it refuses.
+
+    `reason` is the rejects-table reason: `xml_entities` for a document declaring
+    entities (an expansion bomb or an external entity), else `unreadable_listing`.
+    """
+
+    def __init__(self, message: str, reason: ListingRefusal = "unreadable_listing") -> None:
+        super().__init__(message)
+        self.reason: ListingRefusal = reason
 
 
 @dataclass(frozen=True)
@@ -62,12 +81,21 @@ class ListedArticle:
 
 
 @dataclass(frozen=True)
+class FeedDocument:
+    """A parsed feed: its articles, and how it was cut off when it was (else None)."""
+
+    articles: tuple[ListedArticle, ...] = ()
+    truncated: str | None = None
+
+
+@dataclass(frozen=True)
 class SitemapDocument:
-    """A parsed sitemap: child sitemaps (index) or articles (urlset)."""
+    """A parsed sitemap: child sitemaps (index) or articles (urlset); `truncated` as in feeds."""
 
     kind: Literal["urlset", "sitemapindex"]
     sitemaps: tuple[str, ...] = ()
     articles: tuple[ListedArticle, ...] = field(default=())
+    truncated: str | None = None
 
 
 def hardened_xml_parser() -> etree.XMLParser:
@@ -102,26 +130,26 @@ def parse_date(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def parse_feed(body: bytes, base_url: str) -> list[ListedArticle]:
+def parse_feed(body: bytes, base_url: str) -> FeedDocument:
     """The articles an RSS, Atom or JSON feed lists, in document order.
 
     Raises:
-        ListingError: the body is neither a JSON Feed nor XML with items or entries.
+        ListingError: the body is neither a JSON Feed nor XML with items or entries, or
+            it declares entities.
     """
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        return _parse_json_feed(head, base_url)
-    root = _xml_root(body)
+        return FeedDocument(tuple(_parse_json_feed(head, base_url)))
+    root, truncated = _xml_root(body)
     if _local(root.tag) not in {"rss", "RDF", "feed", "channel"}:
         raise ListingError(f"not a feed: root element <{_local(root.tag)}>")
-    articles = []
-    for element in root.iter():
-        if not isinstance(element.tag, str) or _local(element.tag) not in {"item", "entry"}:
-            continue
-        article = _xml_feed_entry(element, base_url)
-        if article is not None:
-            articles.append(article)
-    return articles
+    entries = [
+        element
+        for element in root.iter()
+        if isinstance(element.tag, str) and _local(element.tag) in {"item", "entry"}
+    ]
+    articles = (_xml_feed_entry(entry, base_url) for entry in _complete(entries, truncated))
+    return FeedDocument(tuple(a for a in articles if a is not None), truncated)
 
 
 def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
@@ -130,17 +158,20 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
     Raises:
         ListingError: the body is not a `urlset` or `sitemapindex`.
     """
-    root = _xml_root(body)
+    root, truncated = _xml_root(body)
     kind = _local(root.tag)
     if kind == "sitemapindex":
-        locations = (_child_text(entry, "loc") for entry in _children(root, "sitemap"))
+        children = _complete(list(_children(root, "sitemap")), truncated)
+        locations = (_child_text(entry, "loc") for entry in children)
         return SitemapDocument(
-            "sitemapindex", sitemaps=tuple(urljoin(base_url, loc) for loc in locations if loc)
+            "sitemapindex",
+            sitemaps=tuple(urljoin(base_url, loc) for loc in locations if loc),
+            truncated=truncated,
         )
     if kind != "urlset":
         raise ListingError(f"not a sitemap: root element <{kind}>")
     articles = []
-    for entry in _children(root, "url"):
+    for entry in _complete(list(_children(root, "url")), truncated):
         loc = _child_text(entry, "loc")
         if not loc:
             continue
@@ -158,19 +189,50 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
                 language=_child_text(publication, "language") if publication is not None else None,
             )
         )
-    return SitemapDocument("urlset", articles=tuple(articles))
+    return SitemapDocument("urlset", articles=tuple(articles), truncated=truncated)
 
 
-def _xml_root(body: bytes) -> etree._Element:
+def _xml_root(body: bytes) -> tuple[etree._Element, str | None]:
+    """The root element, and a description of the cut when the document is cut off.
+
+    Raises:
+        ListingError: the body is empty or no XML, or it declares entities.
+    """
     if not body.strip():
         raise ListingError("empty document")
+    parser = hardened_xml_parser()
     try:
-        root = etree.fromstring(body, parser=hardened_xml_parser())
+        root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as error:
         raise ListingError(f"unreadable XML: {error}") from error
+    if any(error.type == _XML_ERR_RESOURCE_LIMIT for error in parser.error_log):
+        raise ListingError("entity expansion past the parser's limit", "xml_entities")
     if root is None:
         raise ListingError("unreadable XML: no root element")
-    return root
+    dtd = root.getroottree().docinfo.internalDTD
+    declared = [entity.name for entity in dtd.iterentities()] if dtd is not None else []
+    if declared:
+        names = ", ".join(str(name) for name in declared[:5])
+        raise ListingError(f"the DTD declares entities ({names})", "xml_entities")
+    return root, _truncation(body, root, parser)
+
+
+def _truncation(body: bytes, root: etree._Element, parser: etree.XMLParser) -> str | None:
+    """How the document is cut off (it does not end with its root's end tag), else None."""
+    encoding = (root.getroottree().docinfo.encoding or "utf-8").lower()
+    if encoding.startswith(("utf-16", "utf-32", "ucs")):
+        return None  # not searched byte-wise; such listings are read as they parse
+    # The root's end tag near the end (junk after it is harmless: the parser stops there).
+    end_tag = re.compile(rb"</\s*(?:[\w.-]+:)?" + re.escape(_local(root.tag).encode()) + rb"\s*>")
+    if end_tag.search(body, max(0, len(body) - _TAIL_BYTES)):
+        return None
+    errors = [error.message.strip() for error in parser.error_log]
+    return f"no end tag of <{_local(root.tag)}>" + (f" ({errors[-1]})" if errors else "")
+
+
+def _complete(entries: list[etree._Element], truncated: str | None) -> list[etree._Element]:
+    """The entries known to be whole: all, or all but the last when the document is cut off."""
+    return entries[:-1] if truncated else entries
 
 
 def _local(tag: Any) -> str:

@@ -10,7 +10,8 @@ Cases already covered elsewhere, not repeated here:
   (here: `data:` and `ftp:`); private addresses named directly:
   `test_crawl_web.py::test_private_addresses_are_refused_and_recorded` and
   `test_spider_middlewares.py::test_guard_refuses_private_addresses_and_records_them`.
-- 6, the parser itself: `tests/test_spider_listings.py::test_entities_are_never_expanded`.
+- 6 and 7, the parser itself: `tests/test_spider_listings.py::test_documents_declaring_entities_are_refused`
+  and `test_a_cut_off_feed_yields_its_complete_entries_and_says_it_was_cut`.
 - 8, the pool on its own: `tests/test_extraction_pool.py::test_stuck_document_is_rejected_and_its_worker_replaced`.
 - 9, local files (binary, empty, invalid UTF-8, bombs, huge):
   `tests/test_files_crawl.py::test_bad_inputs_are_recorded_and_the_run_goes_on`; a WARC
@@ -590,6 +591,65 @@ def test_authorization_and_cookie_stay_with_their_host_on_redirect(
     assert stored_urls(tmp_path) == [elsewhere.url("/landing.html")]
 
 
+def cookie_crawl(
+    tmp_path: Path, site: RawServer, internet: RawServer, settings: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Crawl a page setting a cookie, then its neighbour; every other fetch goes to `internet`.
+
+    The proxy variables send anything but the site's own name to `internet`, and an empty
+    tldextract cache makes a default tldextract fetch the public suffix list.
+    """
+    tmp_path.mkdir()
+    host = f"news.example.com:{site.port}"
+    command, env = crawl_command(
+        tmp_path,
+        "urls",
+        seed_file(tmp_path, [f"http://{host}/cookie.html", f"http://{host}/second.html"]),
+        settings={
+            "CONCURRENT_REQUESTS": "1",
+            "LOCAL_DNS_HOSTS": json.dumps({"news.example.com": "127.0.0.1"}),
+            **settings,
+        },
+        environment={
+            "http_proxy": internet.base_url,
+            "https_proxy": internet.base_url,
+            "no_proxy": "news.example.com,127.0.0.1,localhost",
+            "TLDEXTRACT_CACHE": str(tmp_path / "tldextract-cache"),
+        },
+    )
+    return subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_cookie_never_makes_the_crawl_fetch_the_public_suffix_list(
+    servers: Callable[..., RawServer], tmp_path: Path, good_page: bytes
+) -> None:
+    site = servers()
+    site.routes["/cookie.html"] = respond(
+        good_page, headers={"Set-Cookie": "session=abc; Domain=example.com; Path=/"}
+    )
+    site.routes["/second.html"] = respond(good_page)
+    internet = servers()  # stands for the internet: an outbound fetch would arrive here
+
+    result = cookie_crawl(tmp_path / "newsfold", site, internet, settings={})
+
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-4000:]
+    assert [seen.target for seen in site.seen] == ["/cookie.html", "/second.html"]
+    assert "session=abc" in site.seen[1].headers["cookie"]  # the cookie went through the jar
+    assert internet.seen == []
+
+    # The observable works: Scrapy's own cookie middleware reaches for publicsuffix.org.
+    stock = {
+        "crawler.guards.OfflineCookiesMiddleware": None,
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": 700,
+    }
+    cookie_crawl(
+        tmp_path / "stock", site, internet, settings={"DOWNLOADER_MIDDLEWARES": json.dumps(stock)}
+    )
+    assert any("publicsuffix.org" in seen.target for seen in internet.seen)
+
+
 # --- 6 and 7. Entity tricks, truncated and malformed listings ----------------------------------
 
 
@@ -606,7 +666,7 @@ def entity_tricks(site: RawServer, secret_file: Path) -> str:
     )
 
 
-def test_hostile_and_broken_listings_resolve_nothing_and_yield_what_can_be_read(
+def test_hostile_listings_are_refused_and_broken_ones_yield_what_can_be_read(
     servers: Callable[..., RawServer], tmp_path: Path, good_page: bytes
 ) -> None:
     site = servers()
@@ -618,7 +678,7 @@ def test_hostile_and_broken_listings_resolve_nothing_and_yield_what_can_be_read(
     for number in range(1, 8):
         site.routes[f"/news/{number}.html"] = respond(good_page)
     doctype = entity_tricks(site, secret_file)
-    # 6: external entities and an expansion bomb, after the entries they would poison.
+    # 6: external entities and an expansion bomb, after entries that look fine: refused whole.
     site.routes["/rss.xml"] = respond(
         f'<?xml version="1.0"?>{doctype}<rss version="2.0"><channel><title>&file;</title>'
         f"<item><title>&file; &leak;</title><link>{site.url('/news/1.html')}</link></item>"
@@ -637,7 +697,7 @@ def test_hostile_and_broken_listings_resolve_nothing_and_yield_what_can_be_read(
         "<url><lastmod>&lol9;</lastmod></url></urlset>",
         content_type="application/xml",
     )
-    # 7: cut off mid-entry, with an undefined entity and a date that is not one.
+    # 7: cut off mid-entry, with a bare ampersand, an undefined entity and a date that is not one.
     site.routes["/cut.xml"] = respond(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         f"<item><title>One & two</title><link>{site.url('/news/4.html')}</link></item>"
@@ -653,20 +713,50 @@ def test_hostile_and_broken_listings_resolve_nothing_and_yield_what_can_be_read(
         "<url><loc>" + site.url("/news/99.html")[:-4],
         content_type="application/xml",
     )
+    # 7: a page where a feed was; gzipped sitemaps cut short and not gzip at all.
+    site.routes["/moved.xml"] = respond("<html><body><p>This feed has moved.</p></body></html>")
+    cut_gzip = zlib.compressobj(9, zlib.DEFLATED, 31)
+    gzipped = cut_gzip.compress(b"<urlset>" + b"<url><loc>/news/99.html</loc></url>" * 50)
+    site.routes["/cut.xml.gz"] = respond(
+        (gzipped + cut_gzip.flush())[:40], content_type="application/gzip"
+    )
+    site.routes["/broken.xml.gz"] = respond(
+        b"\x1f\x8b\x08\x00" + b"not deflate data" * 8, content_type="application/gzip"
+    )
     site.routes["/index.xml"] = respond(
         '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"<sitemap><loc>{site.url('/entities-sitemap.xml')}</loc></sitemap>"
-        f"<sitemap><loc>{site.url('/cut-sitemap.xml')}</loc></sitemap></sitemapindex>",
+        f"<sitemap><loc>{site.url('/cut-sitemap.xml')}</loc></sitemap>"
+        f"<sitemap><loc>{site.url('/cut.xml.gz')}</loc></sitemap>"
+        f"<sitemap><loc>{site.url('/broken.xml.gz')}</loc></sitemap></sitemapindex>",
         content_type="application/xml",
     )
-    feeds = [site.url(path) for path in ("/rss.xml", "/atom.xml", "/cut.xml")]
+    feeds = [site.url(path) for path in ("/rss.xml", "/atom.xml", "/cut.xml", "/moved.xml")]
 
-    crawl(tmp_path, "feeds", seed_file(tmp_path, feeds))
-    crawl(tmp_path, "sitemap", f"url={site.url('/index.xml')}")
+    feed_run = crawl(tmp_path, "feeds", seed_file(tmp_path, feeds))
+    sitemap_run = crawl(tmp_path, "sitemap", f"url={site.url('/index.xml')}")
 
     assert "/evil.dtd" not in site.targets()
-    assert stored_urls(tmp_path) == sorted(site.url(f"/news/{n}.html") for n in range(1, 8))
-    assert rejects(tmp_path) == {}  # no cut-off URL was requested
+    assert not {"/news/1.html", "/news/2.html", "/news/3.html"} & set(site.targets())
+    assert not [target for target in site.targets() if "/news/99" in target]  # the cut entries
+    assert stored_urls(tmp_path) == sorted(site.url(f"/news/{n}.html") for n in range(4, 8))
+    assert rejects(tmp_path) == {
+        site.url("/rss.xml"): "xml_entities",
+        site.url("/atom.xml"): "xml_entities",
+        site.url("/entities-sitemap.xml"): "xml_entities",
+        site.url("/cut.xml"): "listing_truncated",
+        site.url("/cut-sitemap.xml"): "listing_truncated",
+        site.url("/moved.xml"): "unreadable_listing",
+        site.url("/cut.xml.gz"): "listing_truncated",  # what inflates is read, and cut off
+        site.url("/broken.xml.gz"): "unreadable_listing",
+    }
+    details = dict(rows(tmp_path, "SELECT url, detail FROM rejects"))
+    assert str(details[site.url("/cut.xml")]).startswith("2 complete entries used")
+    for counter in ("'rejects/xml_entities': 2", "'rejects/listing_truncated': 1"):
+        assert counter in feed_run.stderr
+    assert "'feeds/truncated': 1" in feed_run.stderr
+    assert "'rejects/unreadable_listing': 1" in sitemap_run.stderr
+    assert "'rejects/listing_truncated': 2" in sitemap_run.stderr
     database_bytes = (tmp_path / "crawl.db").read_bytes()
     assert b"XXE-MARKER" not in database_bytes and b"lollollol" not in database_bytes
 

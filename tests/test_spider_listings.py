@@ -71,7 +71,7 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/pas
 
 
 def test_rss2_entries_with_fallbacks_and_provenance() -> None:
-    first, second = parse_feed(RSS2, BASE)
+    first, second = parse_feed(RSS2, BASE).articles
     assert first.url == "https://news.example/a?utm_source=rss"
     assert first.title == "First"
     assert first.published_at == datetime(2025, 1, 7, 8, 30, tzinfo=UTC)
@@ -89,15 +89,15 @@ def test_rss2_entries_with_fallbacks_and_provenance() -> None:
 
 
 def test_rss1_and_rss091() -> None:
-    (rdf,) = parse_feed(RSS1, BASE)
+    (rdf,) = parse_feed(RSS1, BASE).articles
     assert (rdf.url, rdf.title, rdf.authors) == ("https://news.example/c", "RDF item", ("Cy Doe",))
     assert rdf.published_at == datetime(2025, 1, 7, 8, 0, tzinfo=UTC)
-    (old,) = parse_feed(RSS091, BASE)
+    (old,) = parse_feed(RSS091, BASE).articles
     assert old.url == "https://news.example/relative/d"
 
 
 def test_atom_prefers_the_alternate_link_and_keeps_updated() -> None:
-    (entry,) = parse_feed(ATOM, BASE)
+    (entry,) = parse_feed(ATOM, BASE).articles
     assert entry.url == "https://news.example/e"
     assert entry.authors == ("Eve Fox", "Gil Ho")
     assert entry.updated_at == datetime(2025, 1, 8, 10, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def test_atom_prefers_the_alternate_link_and_keeps_updated() -> None:
 
 
 def test_json_feed() -> None:
-    first, second = parse_feed(JSON_FEED, BASE)
+    first, second = parse_feed(JSON_FEED, BASE).articles
     assert (first.url, first.title, first.authors, first.language) == (
         "https://news.example/f",
         "JSON item",
@@ -116,11 +116,93 @@ def test_json_feed() -> None:
 
 
 @pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE])
-def test_entities_are_never_expanded(document: bytes) -> None:
-    (entry,) = parse_feed(document, BASE)
-    title = entry.title or ""
-    assert "lollol" not in title and "root:" not in title
-    assert entry.url.startswith("https://news.example/")
+def test_documents_declaring_entities_are_refused(document: bytes) -> None:
+    with pytest.raises(ListingError, match="declares entities") as refused:
+        parse_feed(document, BASE)
+    assert refused.value.reason == "xml_entities"
+    sitemap = document.replace(b'<rss version="2.0"><channel><item><title>', b"<urlset><url><loc>")
+    with pytest.raises(ListingError) as refused_sitemap:
+        parse_sitemap(sitemap, BASE)
+    assert refused_sitemap.value.reason == "xml_entities"
+
+
+def test_an_expansion_past_the_parser_limit_is_refused() -> None:
+    """libxml2 stops a billion laughs at its amplification limit: refused, not read cut short."""
+    laughs = b'<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY a%d "' % level + (b"&a%d;" % (level - 1) if level > 1 else b"&a;") * 10 + b'">'
+        for level in range(1, 10)
+    )
+    document = b"<!DOCTYPE rss [" + laughs + b"]><rss><channel><item><link>/x</link></item>"
+    document += b"<description>&a9;</description></channel></rss>"
+    with pytest.raises(ListingError) as refused:
+        parse_feed(document, BASE)
+    assert refused.value.reason == "xml_entities"
+
+
+def test_an_external_dtd_without_declarations_is_read() -> None:
+    """RSS 0.91 names Netscape's DTD: it is never loaded, and the feed is read."""
+    document = RSS091.replace(
+        b"<rss",
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
+        b' "http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss',
+        1,
+    )
+    assert [a.url for a in parse_feed(document, BASE).articles] == [
+        "https://news.example/relative/d"
+    ]
+
+
+CUT_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    b"<item><title>One & two</title><link>https://news.example/1</link></item>"
+    b"<item><title>Two&nbsp;undefined</title><link>https://news.example/2</link></item>"
+    b"<item><title>Three</title><link>https://news.example/3"
+)
+
+
+@pytest.mark.parametrize(
+    ("cut_at", "expected"),
+    [
+        (len(CUT_FEED), ["https://news.example/1", "https://news.example/2"]),
+        (CUT_FEED.index(b"<item><title>Three"), ["https://news.example/1"]),
+        (CUT_FEED.index(b"<item><title>Two"), []),
+    ],
+)
+def test_a_cut_off_feed_yields_its_complete_entries_and_says_it_was_cut(
+    cut_at: int, expected: list[str]
+) -> None:
+    document = parse_feed(CUT_FEED[:cut_at], BASE)
+    assert [a.url for a in document.articles] == expected
+    assert document.truncated is not None and "<rss>" in document.truncated
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [b"</channel></rss>", b"</channel></rss>\n<!-- cached 3s -->\n\0", b"</channel></rss>junk"],
+)
+def test_a_whole_feed_with_recoverable_errors_is_not_truncated(ending: bytes) -> None:
+    document = parse_feed(CUT_FEED.rsplit(b"<item><title>Three", 1)[0] + ending, BASE)
+    assert [a.url for a in document.articles] == [
+        "https://news.example/1",
+        "https://news.example/2",
+    ]
+    assert document.truncated is None
+
+
+def test_a_cut_off_sitemap_and_index_yield_their_complete_entries() -> None:
+    urlset = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>/a</loc></url>'
+        b"<url><loc>/b</loc></url><url><loc>/c-cut-sh"
+    )
+    document = parse_sitemap(urlset, "https://news.example/sitemap.xml")
+    assert [a.url for a in document.articles] == [
+        "https://news.example/a",
+        "https://news.example/b",
+    ]
+    assert document.truncated is not None
+    index = b"<sitemapindex><sitemap><loc>/s1.xml</loc></sitemap><sitemap><loc>/s2"
+    cut_index = parse_sitemap(index, "https://news.example/index.xml")
+    assert cut_index.sitemaps == ("https://news.example/s1.xml",) and cut_index.truncated
 
 
 @pytest.mark.parametrize("document", [b"", b"<html><body>not a feed</body></html>", b'{"no": 1}'])
@@ -247,6 +329,54 @@ def test_feed_callback_yields_canonical_article_requests_with_hints() -> None:
     assert requests[0].meta[CHANGED_AT] == datetime(2025, 1, 7, 8, 30, tzinfo=UTC)
     assert requests[0].meta[HINTS]["title_source"] == "feed"
     assert requests[0].meta[HINTS]["listed_in"] == BASE
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "unreadable_listing"),
+        (b"\x89PNG\r\n\x1a\n binary", "unreadable_listing"),
+        (b"<html><body>moved</body></html>", "unreadable_listing"),
+        (BILLION_LAUGHS, "xml_entities"),
+    ],
+)
+def test_feed_callback_refuses_a_bad_feed_as_a_recorded_item(body: bytes, reason: str) -> None:
+    spider = make_spider(FeedsSpider, url=BASE)
+    (refusal,) = list(spider.parse_feed(Response(BASE, body=body)))  # type: ignore[attr-defined]
+    assert isinstance(refusal, ArticleItem)
+    assert (refusal.url, refusal.read_error, refusal.body) == (BASE, reason, None)
+    assert refusal.source == "feeds" and refusal.read_error_detail
+    assert spider.crawler.stats.get_value("feeds/unreadable") == 1  # type: ignore[attr-defined]
+
+
+def test_feed_callback_records_a_cut_off_feed_and_uses_its_complete_entries() -> None:
+    spider = make_spider(FeedsSpider, url=BASE)
+    output = list(spider.parse_feed(Response(BASE, body=CUT_FEED)))  # type: ignore[attr-defined]
+    record, *requests = output
+    assert isinstance(record, ArticleItem) and record.read_error == "listing_truncated"
+    assert record.read_error_detail.startswith("2 complete entries used")
+    assert [r.url for r in requests] == ["https://news.example/1", "https://news.example/2"]
+    assert spider.crawler.stats.get_value("feeds/truncated") == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\x1f\x8b\x08\x00 not really gzip", "unreadable_listing"),
+        (b"<urlset><url><loc>/a</loc></url>", "listing_truncated"),
+        (
+            BILLION_LAUGHS.replace(b"<rss", b"<urlset").replace(b"</rss>", b"</urlset>"),
+            "xml_entities",
+        ),
+    ],
+)
+def test_sitemap_callback_records_bad_sitemaps(body: bytes, reason: str) -> None:
+    url = "https://news.example/sitemap.xml"
+    spider = make_spider(SitemapSpider, url=url)
+    response = Response(url, body=body, request=Request(url))
+    output = list(spider.parse_sitemap(response))  # type: ignore[attr-defined]
+    assert isinstance(output[0], ArticleItem)
+    assert (output[0].url, output[0].read_error) == (url, reason)
 
 
 def test_feed_callback_yields_nothing_on_304() -> None:

@@ -5,7 +5,12 @@ default `seeds/feeds.txt`). Feeds are fetched with conditional GET (validators k
 the database by `IncrementalCrawlMiddleware`); each entry's title, date and authors
 travel with its article request as fallbacks with provenance `feed`.
 
-Stats: `feeds/parsed`, `feeds/entries`, `feeds/not_modified`, `feeds/unreadable`.
+A feed that cannot be read (`unreadable_listing`) or that declares XML entities
+(`xml_entities`) is refused and recorded in `rejects`; one cut off short is recorded as
+`listing_truncated` and its complete entries are still fetched.
+
+Stats: `feeds/parsed`, `feeds/entries`, `feeds/not_modified`, `feeds/unreadable`,
+`feeds/truncated`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import AsyncIterator, Iterator
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.guards import refused_document, truncated_listing
+from crawler.items import ArticleItem
 from crawler.listings import ListingError, parse_feed
 from crawler.webspider import WebSpider
 
@@ -33,19 +40,31 @@ class FeedsSpider(WebSpider):
         for url in self.targets:
             yield self.listing_request(url, self.parse_feed)
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        """Article requests for the entries of one feed."""
+    def parse_feed(self, response: Response) -> Iterator[Request | ArticleItem]:
+        """Article requests for the entries of one feed; the refusal of a bad one."""
         assert self.crawler.stats is not None
         if response.status == 304:
             self.crawler.stats.inc_value("feeds/not_modified")
             logger.info("Feed not modified since the last run: %s", response.url)
             return
         try:
-            entries = parse_feed(response.body, response.url)
+            document = parse_feed(response.body, response.url)
         except ListingError as error:
             self.crawler.stats.inc_value("feeds/unreadable")
-            logger.warning("Unreadable feed %s: %s", response.url, error)
+            logger.warning("Refused feed %s (%s): %s", response.url, error.reason, error)
+            yield refused_document(response.url, self.name, error.reason, str(error))
             return
         self.crawler.stats.inc_value("feeds/parsed")
-        self.crawler.stats.inc_value("feeds/entries", len(entries))
-        yield from self.article_requests(entries, response.url)
+        self.crawler.stats.inc_value("feeds/entries", len(document.articles))
+        if document.truncated:
+            self.crawler.stats.inc_value("feeds/truncated")
+            logger.warning(
+                "Feed %s is cut off, fetching its %d complete entries: %s",
+                response.url,
+                len(document.articles),
+                document.truncated,
+            )
+            yield truncated_listing(
+                response.url, self.name, len(document.articles), document.truncated
+            )
+        yield from self.article_requests(list(document.articles), response.url)

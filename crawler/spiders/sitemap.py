@@ -6,15 +6,20 @@ are inflated within `DOWNLOAD_MAXSIZE`; `lastmod` marks an article as changed, a
 Google News fields (`news:title`, `news:publication_date`, language) travel with its
 request as fallbacks with provenance `sitemap`.
 
+A sitemap that cannot be read or inflated (`unreadable_listing`) or that declares XML
+entities (`xml_entities`) is refused and recorded in `rejects`; one cut off short is
+recorded as `listing_truncated` and its complete entries are still followed.
+
 Settings: `DOWNLOAD_MAXSIZE`, `SITEMAP_MAX_DEPTH`.
 Stats: `sitemap/parsed`, `sitemap/entries`, `sitemap/not_modified`, `sitemap/unreadable`,
-`sitemap/too_deep`.
+`sitemap/truncated`, `sitemap/too_deep`.
 """
 
 from __future__ import annotations
 
 import logging
 import struct
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -25,6 +30,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from crawler.guards import refused_document, truncated_listing
+from crawler.items import ArticleItem
 from crawler.listings import ListingError, parse_sitemap
 from crawler.urls import canonicalize_url
 from crawler.webspider import WebSpider
@@ -70,8 +77,8 @@ class SitemapSpider(WebSpider):
         for url in sitemap_urls_from_robots(response.text, base_url=response.url):
             yield self.listing_request(canonicalize_url(url), self.parse_sitemap, **{_DEPTH: 0})
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        """Requests for an index's sitemaps, or for a urlset's articles."""
+    def parse_sitemap(self, response: Response) -> Iterator[Request | ArticleItem]:
+        """Requests for an index's sitemaps, or for a urlset's articles; a bad one's refusal."""
         stats = self.crawler.stats
         assert stats is not None
         if response.status == 304:
@@ -79,12 +86,29 @@ class SitemapSpider(WebSpider):
             return
         try:
             document = parse_sitemap(self._inflate(response.body), response.url)
-        except (ListingError, ValueError, OSError, EOFError, struct.error) as error:
-            # ValueError: Scrapy's gunzip refusing to inflate past DOWNLOAD_MAXSIZE.
+        except ListingError as error:
             stats.inc_value("sitemap/unreadable")
-            logger.warning("Unreadable sitemap %s: %s", response.url, error)
+            logger.warning("Refused sitemap %s (%s): %s", response.url, error.reason, error)
+            yield refused_document(response.url, self.name, error.reason, str(error))
+            return
+        except (ValueError, OSError, EOFError, struct.error, zlib.error) as error:
+            # ValueError: Scrapy's gunzip refusing to inflate past DOWNLOAD_MAXSIZE.
+            reason = "too_large" if isinstance(error, ValueError) else "unreadable_listing"
+            stats.inc_value("sitemap/unreadable")
+            logger.warning("Refused sitemap %s (%s): %s", response.url, reason, error)
+            yield refused_document(response.url, self.name, reason, f"gzip: {error}")
             return
         stats.inc_value("sitemap/parsed")
+        if document.truncated:
+            found = len(document.sitemaps) + len(document.articles)
+            stats.inc_value("sitemap/truncated")
+            logger.warning(
+                "Sitemap %s is cut off, following its %d complete entries: %s",
+                response.url,
+                found,
+                document.truncated,
+            )
+            yield truncated_listing(response.url, self.name, found, document.truncated)
         depth = int(response.meta.get(_DEPTH, 0))
         if document.kind == "sitemapindex":
             if depth >= self.max_depth:
