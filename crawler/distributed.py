@@ -1,7 +1,8 @@
 """Distributed mode: many workers share one frontier in Redis (scrapy-redis) and one database.
 
-With `REDIS_URL` set (in the environment), `crawler/settings.py` switches the scheduler and
-duplicate filter to scrapy-redis, keyed under `REDIS_KEY_PREFIX`: every worker pushes the
+With `REDIS_URL` set (in the environment or with `-s`), the `DistributedMode` add-on
+switches the scheduler and duplicate filter to scrapy-redis, keyed under
+`REDIS_KEY_PREFIX`, and grouping to the shared pipeline: every worker pushes the
 requests it makes (start URLs included) into one shared queue, and one shared fingerprint
 set lets each URL in only once, so start URLs given to every worker are still fetched
 once. `IdleStop` keeps a worker whose share of the queue ran dry waiting for requests
@@ -22,11 +23,38 @@ from typing import Any, Self
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
+from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_REASON = "idle_timeout"
+
+
+class DistributedMode:
+    """Scrapy add-on: with `REDIS_URL` set, this process is one worker of many.
+
+    Runs after the command line's `-s` options are applied, so `REDIS_URL` and
+    `REDIS_KEY_PREFIX` may come from the environment (through `crawler/settings.py`) or
+    from `-s`. Without `REDIS_URL` it changes nothing.
+    """
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.get("REDIS_URL"):
+            return
+        prefix = settings.get("REDIS_KEY_PREFIX")
+        settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", "addon")
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+        # Keep the queue and fingerprints when one worker stops: the others go on with them.
+        settings.set("SCHEDULER_PERSIST", True, "addon")
+        settings.set("SCHEDULER_QUEUE_KEY", f"{prefix}:%(spider)s:requests", "addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix}:%(spider)s:dupefilter", "addon")
+        # Grouping decisions taken in turn, each worker seeing the others' (one group per story).
+        pipelines = settings.getwithbase("ITEM_PIPELINES")
+        order = pipelines.get("pipelines.grouping.GroupingPipeline")
+        if order is not None:
+            settings["ITEM_PIPELINES"]["pipelines.grouping.GroupingPipeline"] = None
+            settings["ITEM_PIPELINES"]["pipelines.shared_grouping.SharedGroupingPipeline"] = order
 
 
 class IdleStop:

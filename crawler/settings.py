@@ -133,25 +133,14 @@ HEALTH_ERROR_RATE_JUMP = 0.3
 SCHEDULE_CONFIG = "seeds/schedule.toml"
 # `scrapy schedule`: folder for each run's log file (relative to the project root).
 SCHEDULE_LOG_DIR = "logs/schedule"
-# Redis of the shared frontier (environment): set, this process is one of many workers.
+# Redis of the shared frontier (environment or -s): set, this process is one of many workers
+# (the DistributedMode add-on then shares the scheduler, duplicate filter and grouping).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# Prefix of the frontier's Redis keys (environment): all workers of one crawl use the same.
+# Prefix of the frontier's Redis keys (environment or -s): all workers of one crawl use the same.
 REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "newsfold")
 # Seconds a distributed worker waits on an empty frontier before it stops (`idle_timeout`).
 DISTRIBUTED_IDLE_TIMEOUT = 30.0
-if REDIS_URL:
-    SCHEDULER = "scrapy_redis.scheduler.Scheduler"
-    DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
-    # Keep the queue and fingerprints when one worker stops: the others go on with them.
-    SCHEDULER_PERSIST = True
-    SCHEDULER_QUEUE_KEY = REDIS_KEY_PREFIX + ":%(spider)s:requests"
-    SCHEDULER_DUPEFILTER_KEY = REDIS_KEY_PREFIX + ":%(spider)s:dupefilter"
-    # Grouping decisions taken in turn, each worker seeing the others' (one group per story).
-    ITEM_PIPELINES = {
-        **ITEM_PIPELINES,
-        "pipelines.grouping.GroupingPipeline": None,
-        "pipelines.shared_grouping.SharedGroupingPipeline": 200,
-    }
+ADDONS = {"crawler.distributed.DistributedMode": 0}
 
 # --- Storage --------------------------------------------------------------------------------
 # SQLAlchemy URL of the database; empty means the SQLite file `newsfold.db` in the project root.

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 from scrapy.exceptions import CloseSpider, DontCloseSpider
+from scrapy.settings import Settings
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
-from crawler.distributed import IdleStop
+from crawler.distributed import DistributedMode, IdleStop
 from storage.database import Database
 from storage.models import Article, Story
 from tests.conftest import PROJECT_ROOT
@@ -41,6 +42,29 @@ WORKER_SETTINGS = (
     "CONCURRENT_REQUESTS_PER_DOMAIN=2",
     "DISTRIBUTED_IDLE_TIMEOUT=3",
 )
+
+
+def project_settings(**overrides: str) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def test_distributed_mode_shares_scheduler_and_grouping_only_with_redis_url() -> None:
+    alone = project_settings(REDIS_URL="")
+    DistributedMode().update_settings(alone)
+    assert alone.get("SCHEDULER") == "scrapy.core.scheduler.Scheduler"
+    assert alone.getwithbase("ITEM_PIPELINES").get("pipelines.grouping.GroupingPipeline") == 200
+
+    worker = project_settings(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX="crawl-7")
+    DistributedMode().update_settings(worker)
+    assert worker.get("SCHEDULER") == "scrapy_redis.scheduler.Scheduler"
+    assert worker.get("DUPEFILTER_CLASS") == "scrapy_redis.dupefilter.RFPDupeFilter"
+    assert worker.get("SCHEDULER_QUEUE_KEY") == "crawl-7:%(spider)s:requests"
+    pipelines = worker.getwithbase("ITEM_PIPELINES")
+    assert pipelines.get("pipelines.grouping.GroupingPipeline") is None
+    assert pipelines.get("pipelines.shared_grouping.SharedGroupingPipeline") == 200
 
 
 def test_idle_stop_waits_then_closes_and_activity_resets_it() -> None:
@@ -180,17 +204,21 @@ def redis_prefix() -> Iterator[str]:
 
 
 def start_worker(
-    url_file: Path, database_url: str, redis_prefix: str | None
+    url_file: Path, database_url: str, redis_prefix: str | None, via_setting: bool = False
 ) -> subprocess.Popen[str]:
+    """A crawl of `url_file`; with `redis_prefix`, a worker of the shared frontier, told so
+    through the environment or, `via_setting`, through `-s` options."""
     environment = {
         key: value
         for key, value in os.environ.items()
         if key not in ("REDIS_URL", "REDIS_KEY_PREFIX")
     }
     environment["DATABASE_URL"] = database_url
-    if redis_prefix is not None:
-        environment |= {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": redis_prefix}
     command = [sys.executable, "-m", "scrapy", "crawl", "urls", "-a", f"path={url_file}"]
+    if redis_prefix is not None and via_setting:
+        command += ["-s", f"REDIS_URL={REDIS_URL}", "-s", f"REDIS_KEY_PREFIX={redis_prefix}"]
+    elif redis_prefix is not None:
+        environment |= {"REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": redis_prefix}
     for setting in WORKER_SETTINGS:
         command += ["-s", setting]
     return subprocess.Popen(
@@ -244,7 +272,11 @@ def test_two_workers_share_one_frontier_and_group_like_one(
     database = Database(postgres_url)
     database.create_schema()
     database.dispose()
-    workers = [start_worker(url_file, postgres_url, redis_prefix) for _ in range(2)]
+    # One worker learns of Redis from the environment, the other from -s options.
+    workers = [
+        start_worker(url_file, postgres_url, redis_prefix, via_setting=via_setting)
+        for via_setting in (False, True)
+    ]
     logs = [finish(worker) for worker in workers]
 
     runs = recorded_runs(postgres_url)
