@@ -25,18 +25,16 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ArticleItem
+from pipelines.database_outage import is_database_outage, retry_while_database_away
 from pipelines.database_settings import database_url_from_settings
 from pipelines.rejection import RejectedItem
 from storage.database import Database, mask_password
 from storage.repository import ArticleRecord, ArticleRepository, Rejection
 
 logger = logging.getLogger(__name__)
-
-# Pause between write attempts while the database is away, at the end of a run.
-_RETRY_PAUSE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,9 +123,7 @@ class StoragePipeline:
         logger.info("Storing articles in %s", mask_password(self.database_url))
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        deadline = time.monotonic() + self.options.retry_seconds
-        while not self.flush() and time.monotonic() < deadline:
-            time.sleep(_RETRY_PAUSE_SECONDS)
+        retry_while_database_away(self.flush, self.options.retry_seconds)
         if self.pending_articles or self.pending_rejections:
             logger.error(
                 "Database %s unavailable for %.0f s: %d articles and %d rejects not written",
@@ -178,12 +174,8 @@ class StoragePipeline:
                 self.repository.upsert_articles(self.pending_articles)
             if self.pending_rejections:
                 self.repository.record_rejections(self.pending_rejections)
-        except (OperationalError, DBAPIError) as error:
-            if (
-                isinstance(error, DBAPIError)
-                and not error.connection_invalidated
-                and not isinstance(error, OperationalError)
-            ):
+        except DBAPIError as error:
+            if not is_database_outage(error):
                 raise
             self.stats.inc_value("storage/flush_failed")
             logger.warning(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,12 +15,20 @@ from sqlalchemy import select
 from crawler.items import ArticleItem, ExtractedArticle
 from crawler.spiders.files import FilesSpider
 from pipelines.grouping import GroupingPipeline
+from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper
 from pipelines.storage import StoragePipeline
 from storage.database import Database
 from storage.grouping_store import ArticleLink, GroupingSignature
 from storage.models import Article, Story
 from tests.conftest import run_scrapy
-from tests.test_grouping import QUAKE_JAPAN, QUAKE_PERU, QUAKE_PERU_OTHER_OUTLET, copies_of, seed_texts
+from tests.test_grouping import (
+    QUAKE_JAPAN,
+    QUAKE_PERU,
+    QUAKE_PERU_OTHER_OUTLET,
+    copies_of,
+    seed_texts,
+)
+from tests.test_outage import ThrowawayPostgres, throwaway_postgres  # noqa: F401 - fixture
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "articles"
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -64,7 +73,9 @@ def stored(database_url: str) -> tuple[dict[str, tuple[int | None, str | None]],
     """Per URL: (story id, canonical URL); and the stories."""
     database = Database(database_url)
     with database.sessions() as session:
-        urls = {article_id: url for article_id, url in session.execute(select(Article.id, Article.url))}
+        urls = {
+            article_id: url for article_id, url in session.execute(select(Article.id, Article.url))
+        }
         rows = session.execute(select(Article.url, Article.story_id, Article.duplicate_of_id)).all()
         stories = list(session.scalars(select(Story).order_by(Story.id)))
     database.dispose()
@@ -87,18 +98,26 @@ def corpus() -> list[ArticleItem]:
         item("https://c.example/japan", QUAKE_JAPAN, 1, "Strong quake strikes central Japan"),
         item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 3, "Quake kills two in Arequipa"),
     ]
-    items += [item(url, text, hours=1 + n) for n, (url, text) in enumerate(copies_of(seeds[1]).items())]
+    items += [
+        item(url, text, hours=1 + n) for n, (url, text) in enumerate(copies_of(seeds[1]).items())
+    ]
     items.append(item("https://earliest.example/b", seeds[1], hours=-1))
     return items
 
 
 def test_a_second_run_links_new_articles_to_the_first_runs(sqlite_url: str) -> None:
     seeds = seed_texts()
-    run(sqlite_url, [item("https://wire.example/a", seeds[1]), item("https://a.example/peru", QUAKE_PERU, 2)])
+    run(
+        sqlite_url,
+        [item("https://wire.example/a", seeds[1]), item("https://a.example/peru", QUAKE_PERU, 2)],
+    )
     trimmed = copies_of(seeds[1])["https://trimmed.example/a"]
     second = run(
         sqlite_url,
-        [item("https://trimmed.example/a", trimmed, 4), item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 5)],
+        [
+            item("https://trimmed.example/a", trimmed, 4),
+            item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 5),
+        ],
     )
     assert second.stats.get_value("grouping/loaded") == 2
     assert second.stats.get_value("grouping/backfilled") is None  # signatures were reused
@@ -111,7 +130,10 @@ def test_a_second_run_links_new_articles_to_the_first_runs(sqlite_url: str) -> N
 
     database = Database(sqlite_url)
     with database.sessions() as session:
-        links = {(l.url, l.other_url): (l.level, l.method) for l in session.scalars(select(ArticleLink))}
+        links = {
+            (link.url, link.other_url): (link.level, link.method)
+            for link in session.scalars(select(ArticleLink))
+        }
         schemes = set(session.scalars(select(GroupingSignature.scheme)))
     database.dispose()
     assert links[("https://trimmed.example/a", "https://wire.example/a")] == ("copy", "containment")
@@ -153,14 +175,18 @@ def test_articles_stored_before_grouping_kept_signatures_are_backfilled(sqlite_u
     assert result["https://copy.example/a"][1] == "https://wire.example/a"
 
 
-def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(tmp_path: Path, sqlite_url: str) -> None:
+def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
     second_dir.mkdir()
     for path in SEEDS.glob("*.txt"):
         shutil.copy(path, first_dir / path.name)
     text = (SEEDS / "washington-times-biden-airstrikes-syria.txt").read_text(encoding="utf-8")
-    (second_dir / "republished.txt").write_text(text + "\n\nThis report was republished with permission.\n", encoding="utf-8")
+    (second_dir / "republished.txt").write_text(
+        text + "\n\nThis report was republished with permission.\n", encoding="utf-8"
+    )
     for directory in (first_dir, second_dir):
         completed = run_scrapy("crawl", "files", "-a", f"path={directory}", database_url=sqlite_url)
         assert completed.returncode == 0, completed.stderr[-2000:]
@@ -172,7 +198,80 @@ def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(tmp_path: P
     assert [story.article_count for story in stories] == [3]
 
 
-@pytest.mark.parametrize(("name", "value"), [("DEDUP_COPY_BANDS", 500), ("DEDUP_STORY_KEYTERMS", 0)])
+@pytest.mark.parametrize(
+    ("name", "value"), [("DEDUP_COPY_BANDS", 500), ("DEDUP_STORY_KEYTERMS", 0)]
+)
 def test_bad_grouping_settings_name_the_setting(name: str, value: int) -> None:
     with pytest.raises(ValueError, match=name):
         GroupingPipeline.from_crawler(get_crawler(FilesSpider, settings_dict={name: value}))
+
+
+def test_a_database_outage_mid_run_loses_no_signature_link_or_regrouping(
+    throwaway_postgres: ThrowawayPostgres,  # noqa: F811 - the fixture imported above
+) -> None:
+    """Grouping's writes wait for the database like storage's do (STORAGE_RETRY_SECONDS)."""
+    items = corpus()
+    crawler = get_crawler(
+        FilesSpider,
+        settings_dict={
+            "DATABASE_URL": throwaway_postgres.url,
+            "DEDUP_FLUSH_EVERY": 1,
+            "STORAGE_RETRY_SECONDS": 120,
+        },
+    )
+    grouping = GroupingPipeline.from_crawler(crawler)
+    storage = StoragePipeline.from_crawler(crawler)
+    grouping.open_spider()
+    storage.open_spider()
+    for each in items[:3]:
+        storage.process_item(grouping.process_item(each))
+    storage.flush()
+    throwaway_postgres.stop()
+    for each in items[3:]:
+        storage.process_item(grouping.process_item(each))
+    restart = threading.Timer(3.0, throwaway_postgres.start)
+    restart.start()
+    try:
+        grouping.close_spider()  # waits for the database to come back
+    finally:
+        restart.join()
+    storage.close_spider()
+    grouping.spider_closed()
+
+    assert crawler.stats.get_value("grouping/flush_failed", 0) >= 1
+    assert crawler.stats.get_value("grouping/unsaved") is None
+    assert crawler.stats.get_value("grouping/unapplied") is None
+    database = Database(throwaway_postgres.url)
+    with database.sessions() as session:
+        signatures = set(session.scalars(select(GroupingSignature.url)))
+        copy_links = session.scalars(
+            select(ArticleLink.url).where(ArticleLink.level == "copy")
+        ).all()
+    database.dispose()
+    assert signatures == {each.url for each in items}
+    assert len(copy_links) >= len(copies_of(seed_texts()[1]))
+    result, _ = stored(throwaway_postgres.url)
+    assert result["https://washingtontimes.example/b"][1] == "https://earliest.example/b"
+    assert partition(result) == partition_of_one_run(items)
+
+
+def partition_of_one_run(items: list[ArticleItem]) -> frozenset[frozenset[str]]:
+    """The stories the grouper alone finds in `items`, in URLs."""
+    grouper = StoryGrouper(GroupingOptions())
+    keys = {}
+    for each in items:
+        assert each.article is not None
+        keys[each.url] = grouper.assign(
+            GroupingInput(
+                each.url,
+                each.article.text,
+                each.article.text_hash,
+                each.article.title,
+                each.article.published_at,
+                each.observed_at,
+            )
+        ).story_key
+    return frozenset(
+        frozenset(url for url in keys if grouper.decision_of(url).story_key == key)  # type: ignore[union-attr]
+        for key in set(keys.values())
+    )

@@ -8,19 +8,24 @@ one changed are re-pointed in the articles table as soon as storage (which write
 batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
 which Scrapy sends after every pipeline, storage included, has closed.
 
+A database away for a while loses nothing: signatures, links and re-pointings that
+cannot be written stay buffered and are tried again at the next flush, and at the end
+for up to `STORAGE_RETRY_SECONDS` (the mechanism storage uses, `pipelines.database_outage`).
+
 Settings: `DEDUP_NUM_PERM`, `DEDUP_SEED`, `DEDUP_SHINGLE_SIZE`, `DEDUP_SHINGLE_SAMPLE`,
 `DEDUP_COPY_BANDS`, `DEDUP_COPY_CONTAINMENT`, `DEDUP_STORY_SIMILARITY`,
 `DEDUP_STORY_WINDOW_DAYS`, `DEDUP_STORY_KEYTERMS`, `DEDUP_MIN_CONTENT_WORDS`,
-`DEDUP_LANGUAGE`, `DEDUP_FLUSH_EVERY`, `DATABASE_URL`.
+`DEDUP_LANGUAGE`, `DEDUP_FLUSH_EVERY`, `DATABASE_URL`, `STORAGE_RETRY_SECONDS`.
 Stats: `grouping/loaded`, `grouping/backfilled`, `grouping/<method>` (exact, containment,
 tfidf_avglink, new_story, too_short), `grouping/duplicate`, `grouping/regrouped`,
-`grouping/stories_touched`.
+`grouping/stories_touched`, `grouping/flush_failed`, `grouping/unsaved`,
+`grouping/unapplied`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Self
 
@@ -29,8 +34,10 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
+from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ArticleItem, GroupingDecision
+from pipelines.database_outage import is_database_outage, retry_while_database_away
 from pipelines.database_settings import database_url_from_settings
 from pipelines.grouping.features import ArticleFeatures
 from pipelines.grouping.grouper import (
@@ -132,16 +139,21 @@ class GroupingPipeline:
         database_url: str,
         stats: StatsCollector,
         flush_every: int = 500,
+        retry_seconds: float = 120.0,
     ) -> None:
         self.options = options
         self.database_url = database_url
         self.stats = stats
         self.flush_every = flush_every
+        self.retry_seconds = retry_seconds
         self.grouper = StoryGrouper(options)
         self.processed: set[str] = set()
         self.database: Database | None = None
         self._pending: dict[str, GroupingDecision] = {}
         self._unsaved = 0
+        # Rows taken from the grouper but not yet written (the database was away).
+        self._unsaved_signatures: list[SignatureRow] = []
+        self._unsaved_links: list[LinkRow] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -149,11 +161,15 @@ class GroupingPipeline:
         flush_every = crawler.settings.getint("DEDUP_FLUSH_EVERY", 500)
         if flush_every < 1:
             raise ValueError(f"DEDUP_FLUSH_EVERY must be >= 1, not {flush_every!r}")
+        retry_seconds = crawler.settings.getfloat("STORAGE_RETRY_SECONDS", 120.0)
+        if retry_seconds < 0:
+            raise ValueError(f"STORAGE_RETRY_SECONDS must be 0 or more, not {retry_seconds}")
         pipeline = cls(
             grouping_options_from_settings(crawler.settings),
             database_url_from_settings(crawler.settings),
             crawler.stats,
             flush_every,
+            retry_seconds,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -165,7 +181,10 @@ class GroupingPipeline:
         scheme = self.options.signature_scheme
         self.grouper.load(
             (signature_from_row(row) for row in store.iter_signatures(scheme)),
-            (Link(row.url, row.other_url, row.level, row.method, row.similarity) for row in store.iter_links()),
+            (
+                Link(row.url, row.other_url, row.level, row.method, row.similarity)
+                for row in store.iter_links()
+            ),
         )
         self.grouper.take_new_signatures()
         self.grouper.set_decisions(_stored_decisions(store))
@@ -190,13 +209,20 @@ class GroupingPipeline:
             self.flush()
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        self.flush()
+        if not retry_while_database_away(self.flush, self.retry_seconds):
+            logger.error(
+                "Database unavailable for %.0f s: %d grouping signatures and %d links not written",
+                self.retry_seconds,
+                len(self._unsaved_signatures),
+                len(self._unsaved_links),
+            )
+            self.stats.set_value("grouping/unsaved", len(self._unsaved_signatures))
 
     def spider_closed(self, spider: Spider | None = None) -> None:
         """Storage has written its last batch: re-point what was waiting for it, and close."""
         if self.database is None:
             return
-        self._apply_changes()
+        retry_while_database_away(self._apply_changes, self.retry_seconds)
         if self._pending:
             logger.warning(
                 "Grouping changes of %d articles not stored were dropped", len(self._pending)
@@ -230,30 +256,57 @@ class GroupingPipeline:
             self.flush()
         return item
 
-    def flush(self) -> None:
-        """Save new signatures and links, and re-point changed articles already stored."""
+    def flush(self) -> bool:
+        """Save new signatures and links, and re-point changed articles already stored.
+
+        Returns:
+            False when the database is away: what was not written stays buffered.
+        """
         if self.database is None:
-            return
+            return True
         scheme = self.options.signature_scheme
-        signatures = [signature_row(signature, scheme) for signature in self.grouper.take_new_signatures()]
-        links = [
+        self._unsaved_signatures.extend(
+            signature_row(signature, scheme) for signature in self.grouper.take_new_signatures()
+        )
+        self._unsaved_links.extend(
             LinkRow(link.url, link.other_url, link.level, link.method, link.similarity)
             for link in self.grouper.take_new_links()
-        ]
-        if signatures or links:
-            GroupingStore(self.database).save(signatures, links)
+        )
         self._unsaved = 0
-        self._apply_changes()
         self.stats.set_value("grouping/stories_touched", len(self.stories_touched()))
+        if self._unsaved_signatures or self._unsaved_links:
+            store = GroupingStore(self.database)
+            if not self._write(lambda: store.save(self._unsaved_signatures, self._unsaved_links)):
+                return False
+            self._unsaved_signatures, self._unsaved_links = [], []
+        return self._apply_changes()
 
     def stories_touched(self) -> set[str]:
         """Current story keys of the articles this run processed."""
         decisions = (self.grouper.decision_of(url) for url in self.processed)
         return {decision.story_key for decision in decisions if decision is not None}
 
-    def _apply_changes(self) -> None:
+    def _write(self, write: Callable[[], object]) -> bool:
+        """Run one database write; False (logged and counted) if the database is away."""
+        try:
+            write()
+        except DBAPIError as error:
+            if not is_database_outage(error):
+                raise
+            self.stats.inc_value("grouping/flush_failed")
+            logger.warning(
+                "Database unavailable, keeping %d grouping signatures and %d changes to retry: %s",
+                len(self._unsaved_signatures),
+                len(self._pending),
+                str(error.orig or error).splitlines()[0],
+            )
+            return False
+        return True
+
+    def _apply_changes(self) -> bool:
+        """Re-point stored articles whose grouping changed; False if the database is away."""
         if not self._pending or self.database is None:
-            return
+            return True
         changes = [
             StoredDecision(
                 url,
@@ -266,11 +319,15 @@ class GroupingPipeline:
             )
             for url, decision in sorted(self._pending.items())
         ]
-        waiting = set(ArticleRepository(self.database).regroup_articles(changes))
+        repository = ArticleRepository(self.database)
+        waiting: set[str] = set()
+        if not self._write(lambda: waiting.update(repository.regroup_articles(changes))):
+            return False
         applied = len(self._pending) - len(waiting)
         if applied:
             self.stats.inc_value("grouping/regrouped", applied)
         self._pending = {url: self._pending[url] for url in waiting}
+        return True
 
 
 def _stored_decisions(store: GroupingStore) -> Iterator[tuple[str, GroupingDecision]]:
