@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
+from pipelines.extraction.dates import find_dates
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.metadata import PageMetadata, page_metadata, parse_html
 from pipelines.extraction.reconcile import (
@@ -88,12 +89,27 @@ def test_json_ld_article_outranks_page_objects() -> None:
 @pytest.mark.parametrize(
     ("head", "url", "text_date", "source", "day"),
     [
+        # The page's meta tags outrank schema.org data, often a template's creation date.
         (
-            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-05T23:30:00-05:00"}</script>'
-            '<meta property="article:published_time" content="2024-01-01">',
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2021-01-01T09:00:00Z"}</script>'
+            '<meta property="article:published_time" content="2024-03-05T23:30:00-05:00">',
+            URL,
+            None,
+            "meta",
+            date(2024, 3, 5),
+        ),
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2024-03-05T23:30:00-05:00"}</script>',
             URL,
             None,
             "json-ld",
+            date(2024, 3, 5),
+        ),
+        (
+            '<meta itemprop="datePublished" content="2024-03-05">',
+            URL,
+            None,
+            "meta",
             date(2024, 3, 5),
         ),
         (
@@ -177,7 +193,7 @@ def test_fixture_page_metadata(languages: LanguageDetector) -> None:
     assert article.authors == ("Mara Quill", "Tobias Fenn")
     assert article.published_at == datetime(2024, 3, 15, 3, 30, tzinfo=UTC)
     assert article.published_day == date(2024, 3, 14)
-    assert article.date_source == "json-ld"
+    assert article.date_source == "meta"
     assert article.modified_at == datetime(2024, 3, 16, 8, 0, tzinfo=UTC)
     assert article.site == "The Daily Lantern"
     assert article.language == "en"
@@ -204,3 +220,108 @@ def test_shown_date_confirmed_by_the_text_outranks_a_template_value() -> None:
     unconfirmed = choose_published(metadata_of(head, body), URL, None, None)
     assert unconfirmed is not None
     assert unconfirmed.day == date(2019, 1, 1)
+
+
+SCHEMA_2021 = (
+    '<script type="application/ld+json">{"@type": "NewsArticle",'
+    ' "datePublished": "2021-01-10T09:00:00Z", "dateModified": "2024-03-05T09:00:00Z"}</script>'
+)
+
+
+def byline_page(byline: str, after: str = "") -> str:
+    return (
+        "<header><nav>Home News Sport</nav><h1>Tram line approved after long debate</h1>"
+        f"<p class='byline'>{byline}</p></header><article><p>The council voted.</p>{after}</article>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("byline", "labels"),
+    [
+        ("By Ann Berg | March 5, 2024", [""]),
+        ("Published on 5 March 2024 · Last updated: Mar. 9th, 2024", ["published", "updated"]),
+        ("Updated\n   <span>March 9, 2024</span>", ["updated"]),
+    ],
+)
+def test_dates_beside_the_headline_are_read_with_their_label(
+    byline: str, labels: list[str]
+) -> None:
+    meta = metadata_of("<title>Tram line approved after long debate</title>", byline_page(byline))
+    assert [shown.label for shown in meta.shown_dates] == labels
+
+
+def test_dates_far_from_the_headline_are_not_its_dates() -> None:
+    comments = "<p>" + "A long article paragraph. " * 60 + "</p><p>Reply: June 1, 2023</p>"
+    meta = metadata_of(
+        "<script>var d = 'May 2, 2022';</script>", byline_page("By Ann Berg", comments)
+    )
+    assert meta.shown_dates == []
+
+
+def test_the_byline_date_outranks_schema_data_but_not_meta_tags() -> None:
+    page = byline_page("By Ann Berg, March 2, 2024")
+    published = choose_published(metadata_of(SCHEMA_2021, page), URL, None, None)
+    assert published is not None
+    assert (published.day, published.source) == (date(2024, 3, 2), "text")
+    assert published.when == datetime(2024, 3, 2, tzinfo=UTC)
+    tagged = SCHEMA_2021 + '<meta property="article:published_time" content="2021-01-10">'
+    published = choose_published(metadata_of(tagged, page), URL, None, None)
+    assert published is not None
+    assert (published.day, published.source) == (date(2021, 1, 10), "meta")
+
+
+def test_a_byline_showing_only_an_update_dates_the_page_as_of_that_day() -> None:
+    page = byline_page("By Ann Berg · Updated March 9, 2024")
+    published = choose_published(metadata_of(SCHEMA_2021, page), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 9)
+    # Shown beside a published date, the update is not the publish date.
+    both = byline_page("Published March 2, 2024 · Updated March 9, 2024")
+    published = choose_published(metadata_of(SCHEMA_2021, both), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 2)
+
+
+def test_a_bare_byline_date_that_is_the_modified_date_is_not_the_publish_date() -> None:
+    page = byline_page("By Ann Berg March 5, 2024")
+    published = choose_published(metadata_of(SCHEMA_2021, page), URL, None, None)
+    assert published is not None
+    assert (published.day, published.source) == (date(2021, 1, 10), "json-ld")
+
+
+def test_a_utc_meta_time_is_read_on_the_day_the_page_states_in_its_own_zone() -> None:
+    head = '<meta property="article:published_time" content="2024-03-06T02:41:00+00:00">'
+    body = '<p>Posted <time datetime="2024-03-05T21:46:00-05:00">9:46 pm</time></p>'
+    published = choose_published(metadata_of(head, body), URL, None, None)
+    assert published is not None
+    assert published.when == datetime(2024, 3, 6, 2, 41, tzinfo=UTC)
+    assert published.day == date(2024, 3, 5)
+    # A date without a clock is a calendar day already: never shifted.
+    plain = '<meta property="article:published_time" content="2024-03-06">'
+    published = choose_published(metadata_of(plain, body), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 6)
+
+
+def test_a_shown_time_confirmed_by_the_byline_outranks_a_meta_tag_unless_it_is_the_update() -> None:
+    head = (
+        '<meta property="article:published_time" content="2019-01-01T00:00:00Z">'
+        '<meta property="article:modified_time" content="2024-03-09T10:00:00Z">'
+    )
+    shown = byline_page('By Ann Berg <time datetime="2024-03-05">March 5, 2024</time>')
+    published = choose_published(metadata_of(head, shown), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 5)
+    update = byline_page('By Ann Berg <time datetime="2024-03-09">March 9, 2024</time>')
+    published = choose_published(metadata_of(head, update), URL, None, None)
+    assert published is not None
+    assert published.day == date(2019, 1, 1)
+
+
+def test_all_dates_of_a_line_in_reading_order() -> None:
+    found = find_dates("Posted 2024-03-05, updated March 9, 2024 and 10 March 2024.")
+    assert [day for day, _ in found] == [
+        datetime(2024, 3, 5, tzinfo=UTC),
+        datetime(2024, 3, 9, tzinfo=UTC),
+        datetime(2024, 3, 10, tzinfo=UTC),
+    ]

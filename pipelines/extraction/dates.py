@@ -51,6 +51,25 @@ def find_date(text: str) -> tuple[datetime, re.Match[str]] | None:
     return None
 
 
+def find_dates(text: str) -> list[tuple[datetime, re.Match[str]]]:
+    """Every calendar date written in `text` (as UTC midnight), in reading order.
+
+    Where two patterns match overlapping text, the earlier-starting match is kept.
+    """
+    found = [
+        (parsed, match)
+        for pattern in _DATE_PATTERNS
+        for match in pattern.finditer(text)
+        if (parsed := _to_datetime(match)) is not None
+    ]
+    found.sort(key=lambda pair: pair[1].start())
+    kept: list[tuple[datetime, re.Match[str]]] = []
+    for parsed, match in found:
+        if not kept or match.start() >= kept[-1][1].end():
+            kept.append((parsed, match))
+    return kept
+
+
 def _to_datetime(match: re.Match[str]) -> datetime | None:
     month_text = match.group("month").lower().rstrip(".")
     month = _MONTHS.get(month_text) or (int(month_text) if month_text.isdigit() else 0)

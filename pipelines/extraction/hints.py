@@ -25,7 +25,8 @@ def apply_listing_hints(article: ExtractedArticle, hints: dict[str, Any]) -> Ext
     if article.published_at is None and published_at is not None:
         changes["published_at"] = published_at
         changes["date_source"] = str(hints.get("date_source") or "feed")
-        changes["published_day"] = published_at.date()
+        # The day the listing states, in its own zone: 23:30 in New York stays that day.
+        changes["published_day"] = hints["published_at"].date()
     modified_at = _aware(hints.get("modified_at"))
     if article.modified_at is None and modified_at is not None:
         changes["modified_at"] = modified_at

@@ -10,11 +10,14 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import unescape
 from typing import Any
 
 from lxml import html as lxml_html
-from lxml.etree import ParserError, _Element
+from lxml.etree import ParserError, _Element, iterwalk
+
+from pipelines.extraction.dates import find_dates
 
 _ARTICLE_TYPES = re.compile(
     r"^(?:\w*Article|BlogPosting|LiveBlogPosting|Report|Posting|Review|Recipe|HowTo)$"
@@ -42,6 +45,7 @@ _PUBLISHED_META = (
     "article.published",
     "cxenseparse:recs:publishtime",
 )
+_TITLE_META = ("title", "headline", "dc.title")
 _MODIFIED_META = (
     "article:modified_time",
     "og:updated_time",
@@ -61,6 +65,38 @@ _AUTHOR_META = (
 )
 
 
+# Text a reader does not see, and markup that holds no article text.
+_UNSEEN_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "button", "select", "iframe", "head"}
+)
+# How far from the headline a date still belongs to it: a by-line block above or below.
+_HEADLINE_TEXT_BEFORE = 300
+_HEADLINE_TEXT_AFTER = 600
+# The words in front of a shown date that say which date it is.
+_LABEL_SPAN = 40
+_UPDATED_LABEL = re.compile(
+    r"\b(?:updated?|modified|revised|reviewed|refreshed|edited)\b[^\w]*(?:on|at)?[^\w]*$",
+    re.IGNORECASE,
+)
+_PUBLISHED_LABEL = re.compile(
+    r"\b(?:published|posted|released|written|created|first (?:published|posted))\b"
+    r"[^\w]*(?:on|at)?[^\w]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ShownDate:
+    """A calendar date written in the text near the headline, as a reader sees it.
+
+    `label` is "updated" or "published" when the words just before it say so
+    ("Last updated:", "Published on"), else "" (a bare by-line date).
+    """
+
+    day: datetime
+    label: str
+
+
 @dataclass
 class PageMetadata:
     """Every candidate metadata value the markup offers, by where it was found."""
@@ -74,11 +110,13 @@ class PageMetadata:
     json_ld_published: str | None = None
     json_ld_modified: str | None = None
     meta_published: str | None = None
+    microdata_published: str | None = None
     meta_modified: str | None = None
     time_published: str | None = None
     json_ld_authors: list[str] = field(default_factory=list)
     meta_authors: list[str] = field(default_factory=list)
     markup_authors: list[str] = field(default_factory=list)
+    shown_dates: list[ShownDate] = field(default_factory=list)
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
@@ -100,14 +138,16 @@ def page_metadata(tree: _Element) -> PageMetadata:
     found = PageMetadata()
     for item in _json_ld_items(tree):
         _take_json_ld(item, found)
-    metas = _meta_values(tree)
+    metas = _meta_values(tree, ("property", "name"))
+    microdata = _meta_values(tree, ("itemprop",))
     found.og_title = _first(metas, ("og:title", "twitter:title"))
-    found.meta_title = _first(metas, ("title", "headline", "dc.title"))
+    found.meta_title = _first(metas, _TITLE_META) or _first(microdata, _TITLE_META)
     found.site_name = found.site_name or _first(metas, ("og:site_name", "application-name"))
     found.meta_published = _first(metas, _PUBLISHED_META)
-    found.meta_modified = _first(metas, _MODIFIED_META)
+    found.microdata_published = _first(microdata, ("datepublished",))
+    found.meta_modified = _first(metas, _MODIFIED_META) or _first(microdata, _MODIFIED_META)
     for key in _AUTHOR_META:
-        for value in metas.get(key, []):
+        for value in metas.get(key, []) + microdata.get(key, []):
             if value not in found.meta_authors:
                 found.meta_authors.append(value)
     title_nodes = tree.xpath("//head/title")
@@ -115,6 +155,9 @@ def page_metadata(tree: _Element) -> PageMetadata:
         found.html_title = _text(title_nodes[0]) or None
     found.h1 = [text for text in (_text(node) for node in tree.xpath("//body//h1")) if text][:5]
     found.time_published = _visible_time(tree)
+    found.shown_dates = shown_dates(
+        tree, [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
+    )
     for node in tree.xpath(
         "//*[@itemprop='author' or @rel='author' or contains(@class,'author-name')"
         " or contains(@class,'byline__name')]"
@@ -125,6 +168,80 @@ def page_metadata(tree: _Element) -> PageMetadata:
     language = tree.get("lang")
     found.language = language.strip() if language else None
     return found
+
+
+def shown_dates(tree: _Element, titles: list[str]) -> list[ShownDate]:
+    """The dates written in the text around the article's headline, in reading order.
+
+    The headline is the first `<h1>` sharing a word with the page's title tags (else the
+    first `<h1>`); by-lines sit just above or below it, so only dates within a few
+    hundred characters of it count: dates in comments, teasers and footers do not.
+    """
+    body = tree.find("body")
+    root = body if body is not None else tree
+    heading = _headline_node(root, titles)
+    if heading is None:
+        return []
+    chunks: list[str] = []
+    length = 0
+    heading_start = heading_end = -1
+
+    def read(text: str | None) -> None:
+        nonlocal length
+        words = " ".join(text.split()) if text else ""
+        if words:
+            chunks.append(words)
+            length += len(words) + 1
+
+    walker = iterwalk(root, events=("start", "end"))
+    for event, node in walker:
+        if event == "start" and isinstance(node.tag, str):
+            if node is heading:
+                heading_start = length
+            if node.tag in _UNSEEN_TAGS:
+                walker.skip_subtree()
+            else:
+                read(node.text)
+            continue
+        if event == "start":
+            continue  # a comment: only its tail is text
+        if node is heading:
+            heading_end = length
+        if heading_end >= 0 and length > heading_end + _HEADLINE_TEXT_AFTER:
+            break
+        read(node.tail)
+    if heading_start < 0:
+        return []
+    text = " ".join(chunks)
+    window_start = max(0, heading_start - _HEADLINE_TEXT_BEFORE)
+    window = text[window_start : max(heading_end, heading_start) + _HEADLINE_TEXT_AFTER]
+    dates: list[ShownDate] = []
+    previous_end = 0
+    for day, match in find_dates(window):
+        before = window[max(previous_end, match.start() - _LABEL_SPAN) : match.start()]
+        label = (
+            "updated"
+            if _UPDATED_LABEL.search(before)
+            else "published"
+            if _PUBLISHED_LABEL.search(before)
+            else ""
+        )
+        dates.append(ShownDate(day, label))
+        previous_end = match.end()
+    return dates
+
+
+def _headline_node(root: _Element, titles: list[str]) -> _Element | None:
+    headings = root.xpath(".//h1")
+    title_words = {word for title in titles for word in _words(title)}
+    for heading in headings:
+        if _words(_text(heading)) & title_words:
+            return heading
+    return headings[0] if headings else None
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in re.findall(r"\w+", text.lower()) if len(word) >= 4}
 
 
 def _visible_time(tree: _Element) -> str | None:
@@ -229,12 +346,12 @@ def _person_names(value: Any) -> Iterator[str]:
             yield from _person_names(name)
 
 
-def _meta_values(tree: _Element) -> dict[str, list[str]]:
+def _meta_values(tree: _Element, attributes: tuple[str, ...]) -> dict[str, list[str]]:
+    """`<meta>` contents by the first of `attributes` the tag names itself with."""
     values: dict[str, list[str]] = {}
     for meta in tree.xpath("//meta[@content]"):
-        key = (
-            (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
-        )
+        named = next((meta.get(attribute) for attribute in attributes if meta.get(attribute)), "")
+        key = named.strip().lower()
         content = " ".join(unescape(meta.get("content") or "").split())
         if key and content:
             values.setdefault(key, []).append(content)

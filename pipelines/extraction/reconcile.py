@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from urllib.parse import urlsplit
 
 from pipelines.extraction.dates import find_date
@@ -21,7 +21,7 @@ _URL_DATE = re.compile(
     r"/(?P<year>(?:19|20)\d\d)[/_-](?P<month>[01]?\d)[/_-](?P<day>[0-3]?\d)(?:[/_-]|$)"
     r"|/(?P<compact>(?:19|20)\d\d[01]\d[0-3]\d)(?:[/_-]|$)"
 )
-_SAME_INSTANT = 120.0
+_CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 _BY_PREFIX = re.compile(r"^\s*(?:written |posted |reviewed |edited |words |story )?by[:\s]+", re.I)
 _NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
@@ -209,50 +209,131 @@ def url_date(url: str) -> datetime | None:
 def choose_published(
     meta: PageMetadata, url: str, text_date: datetime | None, extractor_date: str | None
 ) -> DatedValue | None:
-    """The publish date by trust: machine-readable JSON-LD and meta values, the page's
-    `<time>` element, the URL, then dates the extractor or the by-line found in the text.
+    """The publish date, by the evidence news pages give in order of trust.
 
-    JSON-LD dates written for people ("Jun 24, 2025") are templates' display strings,
-    often of another date, and rank after the text. The calendar day is read in the
-    page's own time zone: a UTC meta value and a `<time>` with an offset that name the
-    same instant give the `<time>`'s day.
+    1. The publish date of the page's `<meta>` tags (`article:published_time`, Dublin
+       Core, Parse.ly...).
+    2. The date the by-line shows beside the headline: a published or bare date, not
+       the page's modified date; when it shows only an "Updated" date, that one (the
+       page presents itself as of that day).
+    3. schema.org `datePublished` (JSON-LD, microdata): search-engine data, often a
+       template's creation date on pages rewritten since.
+    4. The page's `<time>` element, the URL, then what the extractor or a dateline found
+       in the text.
+
+    The calendar day is the one the page states: a value given in UTC is read in the
+    time zone the page's other dates state (an evening article in New York is already
+    tomorrow in UTC).
     """
-    local_time = parse_stated(meta.time_published)
-    written_json_ld = None
-    for value, source in (
-        (meta.json_ld_published, "json-ld"),
-        (meta.meta_published, "meta"),
-        (meta.time_published, "meta"),
-    ):
-        stated = parse_stated(value)
-        if stated is None:
-            continue
-        if source == "json-ld" and not _ISO_DAY.match(value or ""):
-            written_json_ld = stated
-            continue
-        day = stated.date()
-        if local_time is not None and abs((local_time - stated).total_seconds()) < _SAME_INSTANT:
-            day = local_time.date()
-        shown = parse_stated(extractor_date)
+    zone = _page_zone(meta)
+    modified_day = _stated_day(meta.json_ld_modified or meta.meta_modified, zone)
+    meta_value = _dated(meta.meta_published, "meta", zone)
+    if meta_value is not None:
+        shown_time = _dated(meta.time_published, "meta", zone)
         if (
-            local_time is not None
-            and shown is not None
-            and day != local_time.date() == shown.date()
+            shown_time is not None
+            and shown_time.day not in {meta_value.day, modified_day}
+            and _confirmed(shown_time.day, meta, extractor_date)
         ):
             # The date a reader sees, confirmed by the text, outranks a template's value.
-            return DatedValue(local_time.astimezone(UTC), local_time.date(), "meta")
-        return DatedValue(stated.astimezone(UTC), day, source)
+            return shown_time
+        return meta_value
+    schema_value = (
+        _dated(meta.json_ld_published, "json-ld", zone) if _is_iso(meta.json_ld_published) else None
+    )
+    schema_value = schema_value or _dated(meta.microdata_published, "meta", zone)
+    published_day = schema_value.day if schema_value is not None else None
+    shown = _shown_publish_day(meta, modified_day, published_day)
+    if shown is not None:
+        if schema_value is not None and schema_value.day == shown:
+            return schema_value
+        return DatedValue(datetime.combine(shown, time(), UTC), shown, "text")
+    if schema_value is not None:
+        return schema_value
+    for value, source in ((meta.time_published, "meta"),):
+        found = _dated(value, source, zone)
+        if found is not None:
+            return found
     from_url = url_date(url)
     if from_url is not None:
         return DatedValue(from_url, from_url.date(), "url")
-    for found, source in (
+    for stated, source in (
         (parse_stated(extractor_date), "text"),
         (text_date, "text"),
-        (written_json_ld, "json-ld"),
+        (parse_stated(meta.json_ld_published), "json-ld"),
     ):
-        if found is not None:
-            return DatedValue(found.astimezone(UTC), found.date(), source)
+        if stated is not None:
+            return DatedValue(stated.astimezone(UTC), stated.date(), source)
     return None
+
+
+def _shown_publish_day(
+    meta: PageMetadata, modified_day: date | None, published_day: date | None
+) -> date | None:
+    """The day the by-line shows as the article's: its first published or bare date that
+    is not the page's modified date, else its "Updated" date when that is all it shows."""
+    bare = [
+        shown.day.date()
+        for shown in meta.shown_dates
+        if shown.label != "updated"
+        and not (modified_day is not None and shown.day.date() == modified_day != published_day)
+    ]
+    if bare:
+        return bare[0]
+    if any(shown.label != "updated" for shown in meta.shown_dates):
+        return None
+    updated = [shown.day.date() for shown in meta.shown_dates]
+    return updated[0] if updated else None
+
+
+def _confirmed(day: date, meta: PageMetadata, extractor_date: str | None) -> bool:
+    """True when the text states `day` too: beside the headline or where the extractor read."""
+    stated = parse_stated(extractor_date)
+    return (stated is not None and stated.date() == day) or any(
+        shown.day.date() == day for shown in meta.shown_dates if shown.label != "updated"
+    )
+
+
+def _page_zone(meta: PageMetadata) -> tzinfo | None:
+    """The time zone the page states its times in: the first non-UTC offset it gives."""
+    for value in (
+        meta.time_published,
+        meta.meta_published,
+        meta.json_ld_published,
+        meta.microdata_published,
+        meta.json_ld_modified,
+        meta.meta_modified,
+    ):
+        stated = parse_stated(value) if _has_time(value) else None
+        if stated is not None and stated.utcoffset():
+            return stated.tzinfo
+    return None
+
+
+def _dated(value: str | None, source: str, zone: tzinfo | None) -> DatedValue | None:
+    stated = parse_stated(value)
+    if stated is None:
+        return None
+    day = _stated_day(value, zone)
+    return DatedValue(stated.astimezone(UTC), day or stated.date(), source)
+
+
+def _stated_day(value: str | None, zone: tzinfo | None) -> date | None:
+    """The calendar day `value` names, a UTC time read in the page's `zone`."""
+    stated = parse_stated(value)
+    if stated is None:
+        return None
+    if zone is not None and _has_time(value) and not stated.utcoffset():
+        return stated.astimezone(zone).date()
+    return stated.date()
+
+
+def _has_time(value: str | None) -> bool:
+    return bool(value and _CLOCK.search(value))
+
+
+def _is_iso(value: str | None) -> bool:
+    return bool(value and _ISO_DAY.match(value))
 
 
 def choose_modified(meta: PageMetadata) -> datetime | None:
