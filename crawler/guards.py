@@ -29,6 +29,14 @@
   own makes tldextract fetch the list from publicsuffix.org the first time a response
   sets a cookie, a request nobody asked for that leaves the crawl's allowed hosts.
   Settings: those of `CookiesMiddleware`.
+- `JobDirResumeGuard` (extension, with `JOBDIR`) starts over a job whose last crawl did
+  not close (`kill -9`, a crash): Scrapy saves the request queue only on a clean close
+  but writes seen-request fingerprints as it goes, so resuming such a job would skip,
+  as already seen, requests that are in no queue, and lose their articles. The job's
+  saved state is discarded and the crawl starts again from its seeds; the database
+  (upserts by URL, stored articles skipped) makes that a resume. A job paused cleanly
+  (SIGINT, once or twice) resumes from its queue as Scrapy documents.
+  Settings: `JOBDIR`. Stats: `guard/jobdir_discarded`.
 - `SecretRedaction` (extension) takes URL passwords, the database password and proxy
   credentials out of every log record while the crawl runs.
   Settings: `DATABASE_URL`, `SAFETY_REDACT_LOGS`.
@@ -38,10 +46,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import urllib.request
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from http.cookiejar import Cookie
+from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urldefrag, urljoin
 
@@ -85,6 +96,10 @@ ERRBACK_ATTRIBUTE = "newsfold_download_failed"
 # Request meta roles (`crawler.middlewares.ROLE`) whose responses are listings.
 _ROLE = "newsfold_role"
 _DETAIL_LIMIT = 500
+# The file in a JOBDIR that says a crawl is using it; left behind, the crawl did not close.
+JOBDIR_IN_USE_MARKER = "newsfold.running"
+# What Scrapy saves in a JOBDIR: seen fingerprints, the request queue, the spider's state.
+_JOBDIR_STATE = ("requests.seen", "requests.queue", "spider.state")
 
 
 class RefusedResponse(IgnoreRequest):
@@ -321,6 +336,70 @@ class OfflineCookiesMiddleware(CookiesMiddleware):
                     continue
                 cookie.domain = request_domain
             jar.set_cookie_if_ok(cookie, request)
+
+
+def discard_unclosed_job_state(jobdir: Path) -> list[str]:
+    """Remove the saved state of a job whose last crawl did not close; the names removed.
+
+    A job is unclosed when its in-use marker is still there. Its state is left alone
+    otherwise (a fresh job, or one paused cleanly).
+    """
+    if not (jobdir / JOBDIR_IN_USE_MARKER).exists():
+        return []
+    removed = []
+    for name in _JOBDIR_STATE:
+        path = jobdir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    (jobdir / JOBDIR_IN_USE_MARKER).unlink()
+    return removed
+
+
+class JobDirResumeGuard:
+    """Starts a `JOBDIR` job over when its last crawl was killed, so no request is lost."""
+
+    def __init__(self, jobdir: Path, stats: StatsCollector) -> None:
+        self.jobdir = jobdir
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        jobdir = crawler.settings.get("JOBDIR")
+        if not jobdir:
+            raise NotConfigured("no JOBDIR")
+        assert crawler.stats is not None
+        guard = cls(Path(jobdir), crawler.stats)
+        # Now, before the engine builds the scheduler, which reads the saved state.
+        guard.discard_state_of_unclosed_crawl()
+        crawler.signals.connect(guard.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(guard.spider_closed, signal=signals.spider_closed)
+        return guard
+
+    def discard_state_of_unclosed_crawl(self) -> None:
+        """Remove the job's state if its last crawl never closed, and say so."""
+        removed = discard_unclosed_job_state(self.jobdir)
+        if removed:
+            self.stats.inc_value("guard/jobdir_discarded")
+            logger.warning(
+                "JOBDIR %s is left from a crawl that did not close (killed?): its request "
+                "queue is lost, so its saved state (%s) is discarded and the crawl starts "
+                "over; articles already stored are skipped",
+                self.jobdir,
+                ", ".join(removed),
+            )
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.jobdir.mkdir(parents=True, exist_ok=True)
+        (self.jobdir / JOBDIR_IN_USE_MARKER).write_text(f"{os.getpid()}\n", encoding="ascii")
+
+    def spider_closed(self, spider: Spider) -> None:
+        """The scheduler has saved its queue by now (it closes before this signal)."""
+        (self.jobdir / JOBDIR_IN_USE_MARKER).unlink(missing_ok=True)
 
 
 class _RedactingFilter(logging.Filter):

@@ -170,6 +170,8 @@ DOWNLOADER_MIDDLEWARES["crawler.guards.CrossHostHeaderGuard"] = 450
 # Cookie domains judged by the public suffix list bundled with tldextract, never fetched.
 DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.cookies.CookiesMiddleware"] = None
 DOWNLOADER_MIDDLEWARES["crawler.guards.OfflineCookiesMiddleware"] = 700
+# With JOBDIR: a job whose last crawl was killed starts over (its saved queue is lost).
+EXTENSIONS["crawler.guards.JobDirResumeGuard"] = 95
 # Mask URL passwords, the database password and proxy credentials in every log line.
 SAFETY_REDACT_LOGS = True
 EXTENSIONS["crawler.guards.SecretRedaction"] = 90
