@@ -9,7 +9,9 @@
 - `IncrementalCrawlMiddleware` sends feeds and sitemaps with the validators of their
   last response (conditional GET), skips article URLs already stored unless their
   listing says they changed, keeps the old text as a revision when it re-fetches, and
-  remembers where each fetched URL was stored. Settings: `CRAWL_INCREMENTAL`,
+  remembers where each fetched URL was stored. A listing refused or cut off (its record
+  dropped by the pipelines) has its validators forgotten, so the next run reads it whole
+  instead of hearing "not modified". Settings: `CRAWL_INCREMENTAL`,
   `DATABASE_URL`. Stats: `incremental/skipped`, `incremental/refetched`,
   `incremental/not_modified`.
 - `SharedRobotsTxtMiddleware` is Scrapy's `RobotsTxtMiddleware` with every request that
@@ -195,6 +197,7 @@ class IncrementalCrawlMiddleware:
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(middleware.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(middleware.item_dropped, signal=signals.item_dropped)
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
@@ -241,6 +244,16 @@ class IncrementalCrawlMiddleware:
             return
         requested = response.meta.get(REQUESTED_URL) or canonicalize_url(response.url)
         self.state.record_fetch(requested, stored_url, response.meta.get(CHANGED_AT))
+
+    def item_dropped(self, item: Any, response: Response | None, spider: Spider) -> None:
+        """Forget the validators of a listing whose refusal (unreadable, cut off) was dropped.
+
+        The only items a listing's response yields are such records; a conditional GET
+        next time would get 304 for a document that was never read whole.
+        """
+        if self.state is None or response is None or response.meta.get(ROLE) != "listing":
+            return
+        self.state.keep_listing_validators(response.url, Validators(None, None))
 
     def _add_validators(self, request: Request, state: CrawlStateRepository) -> None:
         validators = state.listing_validators(request.url)

@@ -761,6 +761,30 @@ def test_hostile_listings_are_refused_and_broken_ones_yield_what_can_be_read(
     assert b"XXE-MARKER" not in database_bytes and b"lollollol" not in database_bytes
 
 
+def test_a_cut_off_feed_is_read_again_next_run_not_taken_as_unchanged(
+    servers: Callable[..., RawServer], tmp_path: Path, good_page: bytes
+) -> None:
+    site = servers()
+    site.routes["/news/1.html"] = respond(good_page)
+    whole = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><item><link>{site.url("/news/1.html")}'
+        "</link></item></channel></rss>"
+    )
+    site.routes["/whole.xml"] = respond(whole, headers={"ETag": '"whole-1"'})
+    site.routes["/cut.xml"] = respond(whole[:-20], headers={"ETag": '"cut-1"'})
+    feeds = seed_file(tmp_path, [site.url("/whole.xml"), site.url("/cut.xml")])
+
+    crawl(tmp_path, "feeds", feeds)
+    crawl(tmp_path, "feeds", feeds)
+
+    conditional = {
+        path: [seen.headers.get("if-none-match") for seen in site.seen if seen.target == path]
+        for path in ("/whole.xml", "/cut.xml")
+    }
+    assert conditional == {"/whole.xml": [None, '"whole-1"'], "/cut.xml": [None, None]}
+    assert rows(tmp_path, "SELECT reason FROM rejects") == [("listing_truncated",)] * 2
+
+
 # --- 8. Extraction that would run for minutes -------------------------------------------------
 
 
