@@ -61,6 +61,32 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "<h1>Quiet Rails</h1>",
             "Why trams came back to small towns",
         ),
+        # A short heading is the headline when the title's other part names the site.
+        (
+            '<meta property="og:site_name" content="The Daily Lantern">'
+            "<title>Bridge Reviews – The Daily Lantern</title>",
+            "<h1>Bridge Reviews</h1>",
+            "Bridge Reviews",
+        ),
+        # A one-word logo heading that begins the site's name is not the headline.
+        (
+            '<meta property="og:site_name" content="Beacon Magazine">'
+            "<title>Tram Line Approved After Long Debate | Beacon Magazine</title>",
+            "<h1>Beacon</h1>",
+            "Tram Line Approved After Long Debate",
+        ),
+        # Headings used for sections: only one equal to a title tag is the headline.
+        (
+            "<title>Quiet Rails: Why trams came back to small towns</title>",
+            "<h1>Small towns news</h1><h1>Why trams came back to small towns</h1>"
+            "<h1>Small towns</h1>",
+            "Why trams came back to small towns",
+        ),
+        (
+            "<title>Why trams came back to small towns - The Lantern</title>",
+            "<h1>Follow the trams</h1><h1>Town halls</h1><h1>Timetables</h1>",
+            "Why trams came back to small towns",
+        ),
         # A heading sharing no word with any title tag is page furniture.
         (
             '<meta property="og:title" content="Council backs tram plan">',

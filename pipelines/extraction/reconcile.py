@@ -21,6 +21,8 @@ _URL_DATE = re.compile(
     r"/(?P<year>(?:19|20)\d\d)[/_-](?P<month>[01]?\d)[/_-](?P<day>[0-3]?\d)(?:[/_-]|$)"
     r"|/(?P<compact>(?:19|20)\d\d[01]\d[0-3]\d)(?:[/_-]|$)"
 )
+# From this many `<h1>` elements on, a page uses them for sections, not just its headline.
+_SECTION_HEADINGS = 3
 _CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 _BY_PREFIX = re.compile(r"^\s*(?:written |posted |reviewed |edited |words |story )?by[:\s]+", re.I)
@@ -51,21 +53,23 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
     """The headline: the page's own heading when it names this article, else the title tags.
 
     Title tags carry site names and sections ("Headline | Politics | Site"), so the
-    visible `<h1>` wins when it shares words with them and is not itself the site name;
-    otherwise the candidate most title sources agree on, site segments removed.
+    visible `<h1>` wins when it shares words with the page's title tags and is not
+    itself the site's or blog's name; otherwise the candidate most title sources agree
+    on, site segments removed. `fallback` (an extractor's guess) only votes.
     """
     site_keys = _site_keys(meta.site_name, url)
-    tagged = [
-        t
-        for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title, fallback)
-        if t
+    page_tags = [
+        t for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title) if t
     ]
-    heading = _article_heading(meta.h1, tagged, site_keys)
+    tagged = page_tags + ([fallback] if fallback else [])
+    heading = _article_heading(meta.h1, page_tags or tagged, site_keys)
     if heading is not None:
         return heading
     # Headings passed over as the blog's name name the site in the title tags too.
     site_keys |= {
-        _compact(h) for h in meta.h1 if any(_is_minor_segment(_compact(h), t) for t in tagged)
+        _compact(h)
+        for h in meta.h1
+        if any(_is_minor_segment(_compact(h), t, site_keys) for t in tagged)
     }
     candidates = [_strip_site(title, site_keys) for title in tagged]
     candidates = [title for title in candidates if title]
@@ -81,11 +85,30 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
 
 
 def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]) -> str | None:
+    """The first heading that names the article the title tags name, if any.
+
+    Passed over: the site's name (also a one-word logo heading such as "Filmmaker" on
+    a site named "Filmmaker Magazine"), headings sharing no word with the title tags
+    (menus), and short headings that are a minor segment of a title tag (the blog's name).
+    """
     tag_words = {word for title in tagged for word in _content_words(title)}
+    # A page that sets its section headings as `<h1>` names its article in one only if
+    # that heading equals a title tag or the tag's headline part.
+    if len(headings) >= _SECTION_HEADINGS:
+        tag_keys = {_compact(title) for title in tagged} | {
+            _compact(_strip_site(title, site_keys)) for title in tagged
+        }
+        tag_keys |= {
+            _compact(max(_SEGMENT_SEPARATORS.split(title), key=lambda part: len(part.split())))
+            for title in tagged
+        }
+        headings = [heading for heading in headings if _compact(heading) in tag_keys]
     for heading in headings:
         words = heading.split()
         key = _compact(heading)
         if not key or not 1 <= len(words) <= 40 or key in site_keys:
+            continue
+        if len(words) == 1 and any(site.startswith(key) for site in site_keys):
             continue
         if tagged and not (_content_words(heading) & tag_words):
             continue
@@ -93,18 +116,24 @@ def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]
         if (
             len(words) <= 4
             and not equal_elsewhere
-            and any(_is_minor_segment(key, t) for t in tagged)
+            and any(_is_minor_segment(key, t, site_keys) for t in tagged)
         ):
             continue
         return heading
     return None
 
 
-def _is_minor_segment(key: str, title: str) -> bool:
-    """True when `key` is a shorter part of a separated `title` (the site or blog name)."""
+def _is_minor_segment(key: str, title: str, site_keys: set[str]) -> bool:
+    """True when `key` is a shorter part of a separated `title` (the site or blog name).
+
+    Not when another part of `title` names the site: then `key` is the headline
+    ("Book Reviews | The Writing Center").
+    """
     segments = _SEGMENT_SEPARATORS.split(title)
     keys = [_compact(part) for part in segments]
     longest = _compact(max(segments, key=lambda part: len(part.split())))
+    if any(_is_site(part, site_keys) for part in segments if _compact(part) != key):
+        return False
     return len(keys) > 1 and key in keys and key != longest
 
 
