@@ -59,7 +59,9 @@ CHAIN_RIGHT = (
 )
 
 
-def article(url: str, text: str, title: str | None = None, hours: float | None = 0.0) -> GroupingInput:
+def article(
+    url: str, text: str, title: str | None = None, hours: float | None = 0.0
+) -> GroupingInput:
     published = None if hours is None else T0 + timedelta(hours=hours)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return GroupingInput(url, text, digest, title, published)
@@ -77,9 +79,12 @@ def copies_of(text: str) -> dict[str, str]:
         edited[position] = edited[position].upper()
     return {
         "https://trimmed.example/a": " ".join(tokens[: len(tokens) // 2]),
-        "https://extended.example/a": text + "\n\nThis story has been updated with comment from officials.",
+        "https://extended.example/a": text
+        + "\n\nThis story has been updated with comment from officials.",
         "https://edited.example/a": " ".join(edited).replace(" said ", " told reporters ", 1),
-        "https://recrawl.example/a": "Home | News | Subscribe now\n" + text + "\nAll rights reserved. Cookies.",
+        "https://recrawl.example/a": "Home | News | Subscribe now\n"
+        + text
+        + "\nAll rights reserved. Cookies.",
         "https://wire.example/a?utm_source=rss": text,
     }
 
@@ -108,7 +113,10 @@ def test_every_kind_of_edited_copy_points_at_the_earliest_published_original() -
         assert decision.duplicate_of_url == "https://wire.example/a", url
         assert decision.method in {"exact", "containment"}
         assert decision.duplicate_similarity is not None and decision.duplicate_similarity >= 0.6
-    assert len({story_of(grouper, url) for url in [*copies_of(original), "https://wire.example/a"]}) == 1
+    assert (
+        len({story_of(grouper, url) for url in [*copies_of(original), "https://wire.example/a"]})
+        == 1
+    )
 
 
 def test_an_earlier_published_copy_arriving_later_becomes_the_canonical() -> None:
@@ -132,7 +140,9 @@ def test_reports_sharing_only_quotes_are_not_copies_but_one_story() -> None:
     decision = grouper.assign(article("https://washingtontimes.example/b", second, hours=0))
     assert decision.duplicate_of_url is None
     assert decision.method == "tfidf_avglink"
-    assert story_of(grouper, "https://military.example/a") == story_of(grouper, "https://washingtontimes.example/b")
+    assert story_of(grouper, "https://military.example/a") == story_of(
+        grouper, "https://washingtontimes.example/b"
+    )
 
 
 # -- stories --------------------------------------------------------------------------------
@@ -141,29 +151,45 @@ def test_reports_sharing_only_quotes_are_not_copies_but_one_story() -> None:
 def test_two_outlets_on_one_earthquake_join_and_a_look_alike_earthquake_stays_apart() -> None:
     grouper = StoryGrouper(GroupingOptions())
     grouper.assign(article("https://a.example/peru", QUAKE_PERU, "Deadly quake hits southern Peru"))
-    grouper.assign(article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3))
-    grouper.assign(article("https://c.example/japan", QUAKE_JAPAN, "Strong quake strikes central Japan", 1))
-    assert story_of(grouper, "https://a.example/peru") == story_of(grouper, "https://b.example/peru")
-    assert story_of(grouper, "https://c.example/japan") != story_of(grouper, "https://a.example/peru")
+    grouper.assign(
+        article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3)
+    )
+    grouper.assign(
+        article("https://c.example/japan", QUAKE_JAPAN, "Strong quake strikes central Japan", 1)
+    )
+    assert story_of(grouper, "https://a.example/peru") == story_of(
+        grouper, "https://b.example/peru"
+    )
+    assert story_of(grouper, "https://c.example/japan") != story_of(
+        grouper, "https://a.example/peru"
+    )
 
 
 def test_reports_further_apart_than_the_window_are_separate_stories() -> None:
     grouper = StoryGrouper(GroupingOptions(story_window=timedelta(days=3)))
     grouper.assign(article("https://a.example/peru", QUAKE_PERU))
     grouper.assign(article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, hours=24 * 10))
-    assert story_of(grouper, "https://a.example/peru") != story_of(grouper, "https://b.example/peru")
+    assert story_of(grouper, "https://a.example/peru") != story_of(
+        grouper, "https://b.example/peru"
+    )
 
 
 def test_a_bridging_article_does_not_chain_two_unrelated_stories() -> None:
     bridge = " ".join(CHAIN_LEFT.split(" ")[:22] + CHAIN_RIGHT.split(" ")[:45])
     extractor = FeatureExtractor(FeatureOptions())
-    left, middle, right = (extractor.extract(None, text) for text in (CHAIN_LEFT, bridge, CHAIN_RIGHT))
+    left, middle, right = (
+        extractor.extract(None, text) for text in (CHAIN_LEFT, bridge, CHAIN_RIGHT)
+    )
     threshold = GroupingOptions().story_similarity
     # The bridge resembles each side, the sides not each other: single-link would chain them.
     assert left.cosine(middle) >= threshold and right.cosine(middle) >= threshold
     assert left.cosine(right) < 0.05
     grouper = StoryGrouper(GroupingOptions())
-    for url, text in [("https://l.example/", CHAIN_LEFT), ("https://r.example/", CHAIN_RIGHT), ("https://m.example/", bridge)]:
+    for url, text in [
+        ("https://l.example/", CHAIN_LEFT),
+        ("https://r.example/", CHAIN_RIGHT),
+        ("https://m.example/", bridge),
+    ]:
         grouper.assign(article(url, text))
     assert story_of(grouper, "https://l.example/") != story_of(grouper, "https://r.example/")
 
@@ -186,7 +212,11 @@ def test_empty_short_and_stop_word_only_texts_never_match_each_other(text: str) 
     first = grouper.assign(article("https://a.example/x", text))
     second = grouper.assign(article("https://b.example/x", text))
     third = grouper.assign(article("https://c.example/x", text + " "))
-    for decision, url in [(first, "https://a.example/x"), (second, "https://b.example/x"), (third, "https://c.example/x")]:
+    for decision, url in [
+        (first, "https://a.example/x"),
+        (second, "https://b.example/x"),
+        (third, "https://c.example/x"),
+    ]:
         assert decision.method == "too_short"
         assert decision.duplicate_of_url is None
         assert decision.story_key == url
@@ -209,7 +239,9 @@ def corpus() -> list[GroupingInput]:
         article("https://military.example/a", seeds[0], hours=None),
         article("https://washingtontimes.example/b", seeds[1], hours=0),
         article("https://a.example/peru", QUAKE_PERU, "Deadly quake hits southern Peru", 2),
-        article("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3),
+        article(
+            "https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3
+        ),
         article("https://c.example/japan", QUAKE_JAPAN, "Strong quake strikes central Japan", 1),
         article("https://l.example/", CHAIN_LEFT),
         article("https://r.example/", CHAIN_RIGHT),
@@ -221,7 +253,9 @@ def corpus() -> list[GroupingInput]:
     return items
 
 
-def outcome(grouper: StoryGrouper, items: list[GroupingInput]) -> tuple[frozenset[frozenset[str]], dict[str, str]]:
+def outcome(
+    grouper: StoryGrouper, items: list[GroupingInput]
+) -> tuple[frozenset[frozenset[str]], dict[str, str]]:
     stories: dict[str, set[str]] = {}
     for item in items:
         stories.setdefault(story_of(grouper, item.url), set()).add(item.url)
@@ -290,8 +324,12 @@ def test_ecbplus_look_alike_events_in_a_few_topics_are_told_apart(shared_data: P
     events: dict[str, set[str]] = {}
     for url, event in gold.items():
         events.setdefault(event, set()).add(url)
-    precision = sum(len(members[predicted[u]] & events[gold[u]]) / len(members[predicted[u]]) for u in gold) / len(gold)
-    recall = sum(len(members[predicted[u]] & events[gold[u]]) / len(events[gold[u]]) for u in gold) / len(gold)
+    precision = sum(
+        len(members[predicted[u]] & events[gold[u]]) / len(members[predicted[u]]) for u in gold
+    ) / len(gold)
+    recall = sum(
+        len(members[predicted[u]] & events[gold[u]]) / len(events[gold[u]]) for u in gold
+    ) / len(gold)
     # Six events, two of each kind (rehab stays, ...): plain TF-IDF single-link mixes them.
     assert precision >= 0.85 and recall >= 0.75, (precision, recall)
     shuffled = items[::-1]
@@ -301,3 +339,67 @@ def test_ecbplus_look_alike_events_in_a_few_topics_are_told_apart(shared_data: P
     assert {frozenset(m) for m in members.values()} == {
         frozenset(u for u in gold if story_of(again, u) == story_of(again, v)) for v in gold
     }
+
+
+def test_minhash_values_are_datasketchs_affine32_for_the_same_seed() -> None:
+    """Computed as one array operation, yet the values datasketch itself gives."""
+    import numpy as np
+    from datasketch import MinHash
+
+    grouper = StoryGrouper(GroupingOptions())
+    generator = np.random.default_rng(7)
+    for count in (0, 1, 3, 250):
+        shingles = np.unique(generator.integers(0, 2**32, count, dtype=np.uint64)).astype(np.uint32)
+        reference = MinHash(num_perm=128, seed=1, hashfunc=int, scheme="affine32")
+        reference.update_batch(shingles.tolist())
+        signature = grouper.signature(GroupingInput("https://x.example/", "", "h"))
+        assert signature.minhash.dtype == np.uint32
+        assert grouper._minhash(shingles).tolist() == reference.hashvalues.tolist()
+
+
+def test_average_link_clusters_are_scipys_dendrogram_cut() -> None:
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    from pipelines.grouping.grouper import _average_link_labels
+
+    generator = np.random.default_rng(3)
+    for _ in range(300):
+        size = int(generator.integers(3, 12))
+        noise = generator.random((size, size))
+        similarity = (noise + noise.T) / 2 * 0.6
+        np.fill_diagonal(similarity, 1.0)
+        condensed = 1.0 - similarity[np.triu_indices(size, k=1)]
+        expected = fcluster(linkage(condensed, method="average"), t=0.7, criterion="distance")
+        labels = _average_link_labels(similarity, 0.3)
+        assert clusters_of(labels) == clusters_of(expected.tolist())
+
+
+def clusters_of(labels: list[int]) -> set[frozenset[int]]:
+    """Positions grouped by label."""
+    return {
+        frozenset(i for i, label in enumerate(labels) if label == value) for value in set(labels)
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tara Reid's 2021 rehab stay, per Los Angeles police (LAPD).",
+        "Naïve café owners in İstanbul and Zürich: snake_case, ½ and ١٢٣ digits",
+        "  leading spaces, trailing\ttabs\nand new-lines\n",
+        "",
+    ],
+)
+def test_tokens_are_the_word_runs_pythons_re_finds(text: str) -> None:
+    """The vectorised tokenizer splits like `re.findall(r"\\w+")` and hashes case-blind."""
+    import re
+
+    extractor = FeatureExtractor(FeatureOptions())
+    tokens = extractor._tokens(text)
+    expected = re.findall(r"\w+", text)
+    assert [text[s : s + n] for s, n in zip(tokens.starts, tokens.lengths, strict=True)] == expected
+    alone = [int(extractor._tokens(word.upper()).hashes[0]) for word in expected]
+    assert tokens.hashes.tolist() == alone
+    assert tokens.digits.tolist() == [word.isdigit() for word in expected]
+    assert tokens.capitalised.tolist() == [any(c.isupper() for c in word) for word in expected]

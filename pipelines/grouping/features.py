@@ -19,22 +19,196 @@ from hashlib import blake2b
 
 import numpy as np
 import numpy.typing as npt
-from wordfreq import word_frequency
+from wordfreq import get_frequency_dict, word_frequency
 
 _WORD = re.compile(r"\w+")
 
 # Function words of the languages newsfold meets most; they say nothing about the event.
 STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not now of off on once only or
-    other our ours ourselves out over own said same say says she should so some such than that
-    the their theirs them themselves then there these they this those through to too under
-    until up very was we were what when where which while who whom why will with would you
-    your yours yourself yourselves mr mrs ms one two new also told according year years
-    would could last first week day time people us de la le les des et el en los las del un
-    une der die das und den von zu mit ist im dem nicht ein eine il di che per non""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "said",
+        "same",
+        "say",
+        "says",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "mr",
+        "mrs",
+        "ms",
+        "one",
+        "two",
+        "new",
+        "also",
+        "told",
+        "according",
+        "year",
+        "years",
+        "would",
+        "could",
+        "last",
+        "first",
+        "week",
+        "day",
+        "time",
+        "people",
+        "us",
+        "de",
+        "la",
+        "le",
+        "les",
+        "des",
+        "et",
+        "el",
+        "en",
+        "los",
+        "las",
+        "del",
+        "un",
+        "une",
+        "der",
+        "die",
+        "das",
+        "und",
+        "den",
+        "von",
+        "zu",
+        "mit",
+        "ist",
+        "im",
+        "dem",
+        "nicht",
+        "ein",
+        "eine",
+        "il",
+        "di",
+        "che",
+        "per",
+        "non",
+    ]
 )
 
 # Odd multipliers of the polynomial shingle hash and of the entity-pair hash.
@@ -44,8 +218,16 @@ _PAIR_MULTIPLIER = np.uint64(0xC2B2AE3D27D4EB4F)
 _CAPITALISED_WEIGHT = 2.0
 # Frequency floor: words wordfreq does not know count as this rare.
 _MIN_FREQUENCY = 1e-8
-# Token-hash cache bound; cleared when reached so memory stays flat on long crawls.
-_CACHE_LIMIT = 500_000
+# Number cache bound; cleared when reached so memory stays flat on long crawls.
+_CACHE_LIMIT = 100_000
+# Characters of the Basic Multilingual Plane: the per-character tables' size.
+_PLANE = 0x10000
+# Odd multiplier of the polynomial token hash, its inverse modulo 2**64, and the length mix.
+_CHARACTER_MULTIPLIER = np.uint64(0x100000001B3)
+_CHARACTER_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
+_LENGTH_MULTIPLIER = np.uint64(0x9FB21C651E98DF25)
+# Longest word of the word-frequency table.
+_TABLE_WORD_LENGTH = 24
 
 UInt64Array = npt.NDArray[np.uint64]
 UInt32Array = npt.NDArray[np.uint32]
@@ -85,7 +267,7 @@ def fmix64(values: UInt64Array) -> UInt64Array:
     mixed = mixed * np.uint64(0xFF51AFD7ED558CCD)
     mixed = mixed ^ (mixed >> np.uint64(33))
     mixed = mixed * np.uint64(0xC4CEB9FE1A85EC53)
-    return mixed ^ (mixed >> np.uint64(33))
+    return np.asarray(mixed ^ (mixed >> np.uint64(33)), dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -130,40 +312,154 @@ class ArticleFeatures:
         return float(np.dot(self.weights[mine], other.weights[theirs]))
 
 
+class _Tokens:
+    """One text's word tokens as arrays (the `\\w+` runs of its characters)."""
+
+    __slots__ = ("capitalised", "digits", "hashes", "lengths", "starts", "text")
+
+    def __init__(
+        self,
+        text: str,
+        starts: npt.NDArray[np.intp],
+        hashes: UInt64Array,
+        lengths: npt.NDArray[np.int64],
+        digits: npt.NDArray[np.bool_],
+        capitalised: npt.NDArray[np.bool_],
+    ) -> None:
+        self.text = text
+        self.starts = starts
+        """Where each token starts in `text` (a character index)."""
+        self.hashes = hashes
+        """64-bit hash of each lower-cased token."""
+        self.lengths = lengths
+        self.digits = digits
+        """True for tokens made of digits only."""
+        self.capitalised = capitalised
+        """True for tokens with an upper-case letter (names, places)."""
+
+
 class FeatureExtractor:
-    """Computes `ArticleFeatures`; caches token hashes and word weights per instance."""
+    """Computes `ArticleFeatures` with whole-text numpy operations (no loop over words).
+
+    Tokens are the `\\w+` runs of the text (word characters of the Basic Multilingual
+    Plane, as Python's `re` sees them); each is hashed by a polynomial over its
+    lower-cased characters, computed for all tokens at once from prefix sums. Word
+    weights come from a table of wordfreq's frequencies hashed the same way, built once
+    per extractor.
+    """
 
     def __init__(self, options: FeatureOptions) -> None:
         self.options = options
-        self._token_hashes: dict[str, int] = {}
-        self._idf: dict[int, float] = {}
-        self._stop_hashes = np.array(sorted(hash64(word) for word in STOP_WORDS), dtype=np.uint64)
+        planes = np.arange(_PLANE, dtype=np.uint32)
+        characters = [chr(code) for code in range(_PLANE)]
+        self._word_character = np.fromiter(
+            (character.isalnum() or character == "_" for character in characters),
+            dtype=bool,
+            count=_PLANE,
+        )
+        digit = np.fromiter(map(str.isdigit, characters), dtype=bool, count=_PLANE)
+        upper = np.fromiter(map(str.isupper, characters), dtype=bool, count=_PLANE)
+        self._character_kind = digit.astype(np.uint32) + (upper.astype(np.uint32) << 16)
+        lowered = [character.lower() for character in characters]
+        # Lower-cased code point plus one (a character never counts as zero in the hash).
+        self._lower = np.where(
+            np.fromiter((len(low) == 1 for low in lowered), dtype=bool, count=_PLANE),
+            np.fromiter((ord(low[0]) for low in lowered), dtype=np.uint32, count=_PLANE),
+            planes,
+        ).astype(np.uint64) + np.uint64(1)
+        self._powers = np.ones(1, dtype=np.uint64)
+        self._inverse_powers = np.ones(1, dtype=np.uint64)
+        self._stop_hashes = np.unique(self._tokens(" ".join(sorted(STOP_WORDS))).hashes)
+        self._vocabulary = _HashTable(*self._frequency_table())
+        self._number_idf_cache: dict[int, float] = {}
 
     def extract(self, title: str | None, text: str) -> ArticleFeatures:
         """Features of one article: body shingles, and terms of title and body."""
-        body_tokens = _WORD.findall(text)
-        title_tokens = _WORD.findall(title) if title else []
-        tokens = title_tokens + body_tokens
-        lowered = list(map(str.lower, tokens))
-        hashes = self._hash_tokens(lowered)
-        sample = self._shingle_sample(hashes[len(title_tokens) :])
-        terms, weights, meaningful = self._term_vector(tokens, lowered, hashes)
-        body = len(title_tokens)
-        content_words = len(np.unique(hashes[body:][meaningful[body:]]))
+        tokens = self._tokens(f"{title}\n{text}" if title else text)
+        # The line break ends the title's last token: the title's tokens start before it.
+        title_count = int(np.searchsorted(tokens.starts, len(title))) if title else 0
+        hashes = tokens.hashes
+        sample = self._shingle_sample(hashes[title_count:])
+        terms, weights, meaningful = self._term_vector(tokens)
+        body = slice(title_count, None)
+        content_words = len(np.unique(hashes[body][meaningful[body]]))
         order = np.lexsort((terms, -weights))[: self.options.story_keyterms]
         return ArticleFeatures(sample, terms, weights, np.sort(terms[order]), content_words)
 
-    def _hash_tokens(self, lowered: list[str]) -> UInt64Array:
-        cache = self._token_hashes
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        values = list(map(cache.get, lowered))
-        if None in values:
-            for position, value in enumerate(values):
-                if value is None:
-                    token = lowered[position]
-                    values[position] = cache[token] = hash64(token)
-        return np.array(values, dtype=np.uint64)
+    def _tokens(self, text: str) -> _Tokens:
+        """The tokens of `text`, hashed: one pass of array operations over its characters."""
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        # Characters outside the Basic Multilingual Plane (emoji, mostly) separate words:
+        # they become U+FFFF, a non-character.
+        codes = np.minimum(codes, np.uint32(_PLANE - 1))
+        bounded = np.zeros(len(codes) + 2, dtype=bool)
+        bounded[1:-1] = self._word_character[codes]
+        edges = np.flatnonzero(bounded[1:] != bounded[:-1])
+        starts, ends = edges[0::2], edges[1::2]
+        length = len(codes)
+        self._grow_powers(length + 1)
+        prefix = np.zeros(length + 1, dtype=np.uint64)
+        np.cumsum(self._lower[codes] * self._powers[:length], out=prefix[1:])
+        lengths = (ends - starts).astype(np.int64)
+        raw = (prefix[ends] - prefix[starts]) * self._inverse_powers[starts]
+        hashes = fmix64(raw ^ (lengths.astype(np.uint64) * _LENGTH_MULTIPLIER))
+        if len(starts):
+            # Digits and capitals are word characters: summing from one token's start to
+            # the next counts only the token's own. Low 16 bits: digits; high: capitals.
+            kinds = np.add.reduceat(self._character_kind[codes], starts)
+        else:
+            kinds = np.zeros(0, dtype=np.uint32)
+        return _Tokens(
+            text,
+            starts,
+            hashes,
+            lengths,
+            (kinds & np.uint32(0xFFFF)) == lengths,
+            (kinds >> np.uint32(16)) > 0,
+        )
+
+    def _grow_powers(self, length: int) -> None:
+        """Powers of the character multiplier and of its inverse modulo 2**64, up to `length`."""
+        if len(self._powers) >= length:
+            return
+        size = max(length, 2 * len(self._powers))
+        powers = np.cumprod(np.full(size - 1, _CHARACTER_MULTIPLIER, dtype=np.uint64))
+        inverse = np.cumprod(np.full(size - 1, _CHARACTER_INVERSE, dtype=np.uint64))
+        self._powers = np.concatenate([np.ones(1, dtype=np.uint64), powers]).astype(np.uint64)
+        self._inverse_powers = np.concatenate([np.ones(1, dtype=np.uint64), inverse]).astype(
+            np.uint64
+        )
+
+    def _frequency_table(self) -> tuple[UInt64Array, npt.NDArray[np.float64]]:
+        """wordfreq's one-token words as sorted token hashes, with their -log(frequency).
+
+        Entries that are not one token ("don't") or longer than `_TABLE_WORD_LENGTH` are
+        left out: looked up, they count as rare words.
+        """
+        frequencies = get_frequency_dict(self.options.language)
+        entries = [
+            entry
+            for entry in frequencies
+            if len(entry) <= _TABLE_WORD_LENGTH and entry.isalnum() and entry.isprintable()
+        ]
+        # The same hash as `_tokens` computes, one row of characters per word.
+        codes = np.array(entries, dtype=f"<U{_TABLE_WORD_LENGTH}").view(np.uint32)
+        codes = codes.reshape(len(entries), _TABLE_WORD_LENGTH)
+        keep: npt.NDArray[np.bool_] = np.all(codes < _PLANE, axis=1)
+        codes = codes[keep]
+        entries = [entry for entry, kept in zip(entries, keep.tolist(), strict=True) if kept]
+        lengths = np.array([len(entry) for entry in entries], dtype=np.uint64)
+        self._grow_powers(_TABLE_WORD_LENGTH)
+        characters = self._lower[codes] * (codes > 0)
+        raw = (characters * self._powers[:_TABLE_WORD_LENGTH]).sum(axis=1, dtype=np.uint64)
+        hashes = fmix64(raw ^ (lengths * _LENGTH_MULTIPLIER))
+        values = np.array([frequencies[entry] for entry in entries])
+        idf = -np.log(np.maximum(values, _MIN_FREQUENCY))
+        # The most frequent spelling wins when two entries lower-case to one token.
+        order = np.lexsort((idf, hashes))
+        hashes, idf = hashes[order], idf[order]
+        first = np.concatenate([[True], hashes[1:] != hashes[:-1]])
+        return hashes[first], idf[first]
 
     def _shingle_sample(self, hashes: UInt64Array) -> UInt32Array:
         size = self.options.shingle_size
@@ -179,55 +475,98 @@ class FeatureExtractor:
         return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
 
     def _term_vector(
-        self, tokens: list[str], lowered: list[str], hashes: UInt64Array
+        self, tokens: _Tokens
     ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.bool_]]:
         """Term hashes, their TF-IDF weights, and which tokens are content words."""
-        lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
-        digits = np.fromiter(map(str.isdigit, lowered), dtype=bool, count=len(lowered))
-        lower_case = np.fromiter(map(str.islower, tokens), dtype=bool, count=len(tokens))
-        stop = np.isin(hashes, self._stop_hashes)
-        content = ~stop & ((lengths > 2) | digits)
-        capitalised = ~lower_case & ~digits
+        hashes = tokens.hashes
+        stop = _members(hashes, self._stop_hashes)
+        digits = tokens.digits
+        content = ~stop & ((tokens.lengths > 2) | digits)
+        capitalised = tokens.capitalised & ~digits
         boost = np.where(capitalised, _CAPITALISED_WEIGHT, 1.0)[content]
         word_hashes = hashes[content]
         # Capitalised word pairs ("Tara Reid", "Los Angeles") name the people and places.
         pairs = np.flatnonzero(capitalised[:-1] & capitalised[1:] & ~stop[:-1])
         pair_hashes = fmix64(hashes[pairs] * _PAIR_MULTIPLIER + hashes[pairs + 1])
+        word_idf = self._word_idf(tokens)
+        # wordfreq's frequency of a phrase: 1 / (1/f1 + 1/f2), floored like a word's.
+        pair_idf = np.minimum(
+            np.logaddexp(word_idf[pairs], word_idf[pairs + 1]), -math.log(_MIN_FREQUENCY)
+        )
         all_hashes = np.concatenate([word_hashes, pair_hashes])
         all_boosts = np.concatenate([boost, np.ones(len(pairs))])
+        all_idf = np.concatenate([word_idf[content], pair_idf])
         terms, first, inverse = np.unique(all_hashes, return_index=True, return_inverse=True)
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
-        idf = self._inverse_frequencies(terms, first, lowered, np.flatnonzero(content), pairs)
-        weights = (1.0 + np.log(counts)) * idf
+        weights = (1.0 + np.log(counts)) * all_idf[first]
         norm = float(np.sqrt(np.dot(weights, weights)))
         if norm > 0:
             weights = weights / norm
         return terms, weights.astype(np.float32), content & ~digits
 
-    def _inverse_frequencies(
-        self,
-        terms: UInt64Array,
-        first: npt.NDArray[np.intp],
-        lowered: list[str],
-        word_positions: npt.NDArray[np.intp],
-        pair_positions: npt.NDArray[np.intp],
-    ) -> npt.NDArray[np.float64]:
-        """-log(frequency) of each term; words wordfreq does not know count as very rare."""
-        cache = self._idf
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        values = list(map(cache.get, terms.tolist()))
-        if None in values:
-            words_count = len(word_positions)
-            for index, value in enumerate(values):
-                if value is not None:
-                    continue
-                occurrence = int(first[index])
-                if occurrence < words_count:
-                    spelled = lowered[word_positions[occurrence]]
-                else:
-                    position = pair_positions[occurrence - words_count]
-                    spelled = f"{lowered[position]} {lowered[position + 1]}"
-                frequency = word_frequency(spelled, self.options.language)
-                values[index] = cache[int(terms[index])] = -math.log(max(frequency, _MIN_FREQUENCY))
-        return np.array(values, dtype=np.float64)
+    def _word_idf(self, tokens: _Tokens) -> npt.NDArray[np.float64]:
+        """-log(frequency) of each token; words wordfreq does not know count as very rare.
+
+        Numbers are not in the word table (wordfreq buckets them by their digits): the
+        few an article has are looked up one by one, and remembered.
+        """
+        idf = self._vocabulary.get(tokens.hashes, -math.log(_MIN_FREQUENCY))
+        for index in np.flatnonzero(tokens.digits).tolist():
+            start = int(tokens.starts[index])
+            idf[index] = self._number_idf(tokens.text[start : start + int(tokens.lengths[index])])
+        return idf
+
+    def _number_idf(self, number: str) -> float:
+        """-log(frequency) of a number as wordfreq sees it."""
+        cache = self._number_idf_cache
+        key = hash64(number)
+        if key not in cache:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = -math.log(
+                max(word_frequency(number, self.options.language), _MIN_FREQUENCY)
+            )
+        return cache[key]
+
+
+class _HashTable:
+    """A read-only map from 64-bit hashes to floats, looked up for many keys at once.
+
+    Direct-mapped on the hash's top bits (one gather per key, no binary search); the
+    few keys whose slot is taken sit in a small sorted overflow array.
+    """
+
+    def __init__(self, keys: UInt64Array, values: npt.NDArray[np.float64]) -> None:
+        self._shift = np.uint64(64 - max(4, int(np.ceil(np.log2(max(len(keys), 1) * 2)))))
+        slots = 1 << (64 - int(self._shift))
+        slot = (keys >> self._shift).astype(np.intp)
+        first = np.zeros(len(keys), dtype=bool)
+        _, owner = np.unique(slot, return_index=True)
+        first[owner] = True
+        self._keys = np.zeros(slots, dtype=np.uint64)
+        self._values = np.zeros(slots, dtype=np.float32)
+        self._keys[slot[first]] = keys[first]
+        self._values[slot[first]] = values[first]
+        order = np.argsort(keys[~first])
+        self._overflow_keys = keys[~first][order]
+        self._overflow_values = values[~first][order]
+
+    def get(self, keys: UInt64Array, default: float) -> npt.NDArray[np.float64]:
+        """The value of each key, `default` for keys not in the table."""
+        slot = (keys >> self._shift).astype(np.intp)
+        found = self._keys[slot] == keys
+        result = np.where(found, self._values[slot], default)
+        if len(self._overflow_keys) and not found.all():
+            missing = np.flatnonzero(~found)
+            position = np.minimum(
+                np.searchsorted(self._overflow_keys, keys[missing]), len(self._overflow_keys) - 1
+            )
+            hit = self._overflow_keys[position] == keys[missing]
+            result[missing[hit]] = self._overflow_values[position[hit]]
+        return result
+
+
+def _members(values: UInt64Array, sorted_set: UInt64Array) -> npt.NDArray[np.bool_]:
+    """Which `values` are in `sorted_set` (sorted, non-empty)."""
+    position = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return np.asarray(sorted_set[position] == values)

@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
-from scipy.cluster.hierarchy import fcluster, linkage
 
 from crawler.items import GroupingDecision
 from pipelines.grouping.features import (
@@ -47,7 +46,7 @@ from pipelines.grouping.index import BandIndex
 
 MINHASH_SCHEME = "affine32"
 # Version of the feature recipe; stored signatures of another version are re-computed.
-FEATURES_VERSION = "2"
+FEATURES_VERSION = "3"
 # Salts that keep copy bands and story key terms apart in one band index.
 _BAND_SALT = np.uint64(0x5BD1E9955BD1E995)
 _KEYTERM_SALT = np.uint64(0x27D4EB2F165667C5)
@@ -62,6 +61,10 @@ LEVEL_COPY = "copy"
 LEVEL_STORY = "story"
 
 _NEVER = datetime.max
+# Up to this many articles, a component's cosines are computed pair by pair.
+_PAIRWISE_DIRECT = 8
+# datasketch's affine32 value of an empty MinHash.
+_EMPTY_MINHASH = np.uint32(0xFFFFFFFF)
 # Below this many distinct terms (title and body) a text is empty for grouping.
 _MIN_LINKABLE_TERMS = 4
 
@@ -190,7 +193,9 @@ class StoryGrouper:
             raise ValueError("copy_bands must not exceed num_perm")
         self.options = options
         self.extractor = FeatureExtractor(options.feature_options)
-        self._template = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=MINHASH_SCHEME)
+        template = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=MINHASH_SCHEME)
+        self._multipliers = template.permutations[0].astype(np.uint32)
+        self._offsets = template.permutations[1].astype(np.uint32)
         self._index = BandIndex()
         self._nodes: dict[str, _Node] = {}
         self._urls: list[str | None] = []
@@ -424,19 +429,24 @@ class StoryGrouper:
             groups.append(sorted(group, key=lambda member: member.order))
         return groups
 
-    def _story_clusters(self, groups: list[list[_Node]]) -> list[tuple[list[list[_Node]], list[float | None]]]:
+    def _story_clusters(
+        self, groups: list[list[_Node]]
+    ) -> list[tuple[list[list[_Node]], list[float | None]]]:
         """Average-link clusters of the copy groups at `story_similarity`, with each
         group's mean similarity to the rest of its cluster (the link's evidence)."""
         if len(groups) == 1:
             return [(groups, [None])]
         similarity = self._similarities(groups)
-        distance = 1.0 - similarity[np.triu_indices(len(groups), k=1)]
-        tree = linkage(np.clip(distance, 0.0, 2.0), method="average")
-        labels = fcluster(tree, t=1.0 - self.options.story_similarity, criterion="distance")
+        if len(groups) == 2:  # average link of two is their similarity: no tree to build
+            pair = float(similarity[0, 1])
+            if pair >= self.options.story_similarity:
+                return [(groups, [pair, pair])]
+            return [([groups[0]], [None]), ([groups[1]], [None])]
+        labels = _average_link_labels(similarity, self.options.story_similarity)
         members: dict[int, list[int]] = {}
-        for position, label in enumerate(labels.tolist()):
+        for position, label in enumerate(labels):
             members.setdefault(label, []).append(position)
-        clusters = []
+        clusters: list[tuple[list[list[_Node]], list[float | None]]] = []
         for positions in members.values():
             if len(positions) == 1:
                 clusters.append(([groups[positions[0]]], [None]))
@@ -454,12 +464,7 @@ class StoryGrouper:
         to a third.
         """
         members = [node for group in groups for node in group]
-        vocabulary = np.unique(np.concatenate([node.signature.features.terms for node in members]))
-        matrix = np.zeros((len(members), len(vocabulary)), dtype=np.float32)
-        for row, node in enumerate(members):
-            features = node.signature.features
-            matrix[row, np.searchsorted(vocabulary, features.terms)] = features.weights
-        pairwise = (matrix @ matrix.T).astype(np.float64)
+        pairwise = _pairwise_cosines([node.signature.features for node in members])
         if len(members) > len(groups):
             owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
             membership = np.zeros((len(groups), len(members)))
@@ -469,10 +474,13 @@ class StoryGrouper:
         canonicals = [group[0] for group in groups]
         similarity = pairwise
         times = np.array(
-            [node.when.timestamp() if node.when else np.nan for node in canonicals], dtype=np.float64
+            [node.when.timestamp() if node.when else np.nan for node in canonicals],
+            dtype=np.float64,
         )
         if not np.isnan(times).all():
-            apart = np.abs(times[:, None] - times[None, :]) > self.options.story_window.total_seconds()
+            apart = (
+                np.abs(times[:, None] - times[None, :]) > self.options.story_window.total_seconds()
+            )
             similarity[apart] = 0.0  # NaN (undated) compares False: no window
         return similarity
 
@@ -505,15 +513,14 @@ class StoryGrouper:
             self._regroup(self._nodes[url])
 
     def _minhash(self, shingles: UInt32Array) -> UInt32Array:
-        signature = MinHash(
-            num_perm=self.options.num_perm,
-            seed=self.options.seed,
-            hashfunc=int,
-            scheme=MINHASH_SCHEME,
-            permutations=self._template.permutations,
-        )
-        signature.update_batch(shingles)
-        return signature.hashvalues.astype(np.uint32)
+        """datasketch's affine32 MinHash of the shingle hashes, computed as one array
+        operation: the same values as `MinHash(..., hashfunc=int).update_batch(shingles)`
+        with this seed and `num_perm` (a test holds them equal)."""
+        if len(shingles) == 0:
+            return np.full(self.options.num_perm, _EMPTY_MINHASH, dtype=np.uint32)
+        mixed = _fmix32(shingles.astype(np.uint32))
+        permuted = mixed[:, None] * self._multipliers[None, :] + self._offsets[None, :]
+        return np.asarray(permuted.min(axis=0), dtype=np.uint32)
 
     def _bands(self, minhash: UInt32Array, keyterms: UInt64Array) -> UInt64Array:
         """LSH band keys (`copy_bands` bands of `copy_rows` values) and salted key terms."""
@@ -524,6 +531,62 @@ class StoryGrouper:
         for column in range(rows):
             keys = fmix64(keys * _ROW_MULTIPLIER + values[:, column])
         return np.concatenate([keys, fmix64(keyterms ^ _KEYTERM_SALT)])
+
+
+def _pairwise_cosines(features: list[ArticleFeatures]) -> npt.NDArray[np.float64]:
+    """TF-IDF cosine of every pair of term vectors (1 on the diagonal)."""
+    count = len(features)
+    if count <= _PAIRWISE_DIRECT:  # a few sparse intersections beat building a matrix
+        pairwise = np.eye(count)
+        for row in range(count):
+            for column in range(row + 1, count):
+                pairwise[row, column] = pairwise[column, row] = features[row].cosine(
+                    features[column]
+                )
+        return pairwise
+    vocabulary = np.unique(np.concatenate([each.terms for each in features]))
+    matrix = np.zeros((count, len(vocabulary)), dtype=np.float32)
+    for row, each in enumerate(features):
+        matrix[row, np.searchsorted(vocabulary, each.terms)] = each.weights
+    return (matrix @ matrix.T).astype(np.float64)
+
+
+def _average_link_labels(similarity: npt.NDArray[np.float64], threshold: float) -> list[int]:
+    """Flat average-link (UPGMA) clusters at `threshold`: a cluster label per row.
+
+    Merges the two clusters of highest average similarity while it reaches `threshold`
+    (Lance-Williams update); average link has no inversions, so this is the dendrogram
+    cut at `threshold`, without building the tree. Ties go to the lowest positions.
+    """
+    count = len(similarity)
+    current = similarity.astype(np.float64, copy=True)
+    np.fill_diagonal(current, -np.inf)
+    sizes = np.ones(count)
+    labels = list(range(count))
+    while True:
+        best = int(np.argmax(current))
+        first, second = divmod(best, count)
+        if current[first, second] < threshold:
+            break
+        first, second = min(first, second), max(first, second)
+        merged = (sizes[first] * current[first] + sizes[second] * current[second]) / (
+            sizes[first] + sizes[second]
+        )
+        current[first, :] = current[:, first] = merged
+        current[second, :] = current[:, second] = -np.inf
+        current[first, first] = -np.inf
+        sizes[first] += sizes[second]
+        labels = [first if label == second else label for label in labels]
+    return labels
+
+
+def _fmix32(values: UInt32Array) -> UInt32Array:
+    """MurmurHash3's 32-bit finaliser, as datasketch pre-mixes affine32 inputs."""
+    mixed = values ^ (values >> np.uint32(16))
+    mixed = mixed * np.uint32(0x85EBCA6B)
+    mixed = mixed ^ (mixed >> np.uint32(13))
+    mixed = mixed * np.uint32(0xC2B2AE35)
+    return np.asarray(mixed ^ (mixed >> np.uint32(16)), dtype=np.uint32)
 
 
 def _structure(decision: GroupingDecision | None) -> tuple[str, str | None, str] | None:

@@ -6,6 +6,7 @@ hashes). Keys live in sorted numpy arrays (12 bytes a key) rather than in dicts 
 per 100k signatures); new keys collect in a small buffer that is merged into the sorted
 arrays when it grows; sorted runs of similar size are merged pairwise, like an LSM tree,
 so loading n keys costs O(n log n) and a lookup searches O(log n) runs.
+A key is 12 bytes: at about 52 keys an article, 1M articles take about 620 MB.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 # Buffered keys merged into the sorted arrays when this many have collected.
-_MERGE_AT = 262_144
+_MERGE_AT = 2_048
+# A new sorted run is merged into the previous one while that one is at most this many
+# times larger: few runs to search (about log_8 n), each key re-sorted about 8 log_8 n times.
+_RUN_RATIO = 8
 
 
 class BandIndex:
@@ -22,8 +26,10 @@ class BandIndex:
 
     def __init__(self) -> None:
         self._runs: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]] = []
-        self._buffer: dict[int, list[int]] = {}
+        self._buffer_keys: list[npt.NDArray[np.uint64]] = []
+        self._buffer_numbers: list[npt.NDArray[np.int32]] = []
         self._buffered = 0
+        self._buffer: tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]] | None = None
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self._runs) + self._buffered
@@ -35,9 +41,10 @@ class BandIndex:
 
     def add(self, number: int, keys: npt.NDArray[np.uint64]) -> None:
         """File article `number` under each of `keys`."""
-        for key in keys.tolist():
-            self._buffer.setdefault(key, []).append(number)
+        self._buffer_keys.append(np.asarray(keys, dtype=np.uint64))
+        self._buffer_numbers.append(np.full(len(keys), number, dtype=np.int32))
         self._buffered += len(keys)
+        self._buffer = None
         if self._buffered >= _MERGE_AT:
             self.merge()
 
@@ -48,43 +55,44 @@ class BandIndex:
 
     def lookup(self, keys: npt.NDArray[np.uint64]) -> set[int]:
         """Article numbers filed under any of `keys`."""
-        found: set[int] = set()
+        found: list[npt.NDArray[np.int32]] = []
         for run_keys, run_numbers in self._runs:
             starts = np.searchsorted(run_keys, keys, side="left")
             ends = np.searchsorted(run_keys, keys, side="right")
-            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-                if end > start:
-                    found.update(run_numbers[start:end].tolist())
-        if self._buffer:
-            for key in keys.tolist():
-                found.update(self._buffer.get(key, ()))
-        return found
+            hit = np.flatnonzero(ends > starts)
+            for index in hit.tolist():
+                found.append(run_numbers[starts[index] : ends[index]])
+        if self._buffered:
+            if self._buffer is None:
+                self._buffer = (
+                    np.concatenate(self._buffer_keys),
+                    np.concatenate(self._buffer_numbers),
+                )
+            buffer_keys, buffer_numbers = self._buffer
+            found.append(buffer_numbers[np.isin(buffer_keys, keys)])
+        if not found:
+            return set()
+        return set(np.concatenate(found).tolist())
 
     def merge(self) -> None:
         """Move the buffered keys into the sorted arrays."""
-        if not self._buffer:
+        if not self._buffered:
             return
-        keys = np.fromiter(
-            (key for key, numbers in self._buffer.items() for _ in numbers),
-            dtype=np.uint64,
-            count=self._buffered,
-        )
-        numbers = np.fromiter(
-            (number for values in self._buffer.values() for number in values),
-            dtype=np.int32,
-            count=self._buffered,
-        )
-        self._buffer = {}
+        keys = np.concatenate(self._buffer_keys)
+        numbers = np.concatenate(self._buffer_numbers)
+        self._buffer_keys, self._buffer_numbers = [], []
         self._buffered = 0
+        self._buffer = None
         self._merge_arrays(keys, numbers)
 
     def _merge_arrays(self, keys: npt.NDArray[np.uint64], numbers: npt.NDArray[np.int32]) -> None:
         order = np.argsort(keys, kind="stable")
         run = (keys[order], numbers[order])
-        while self._runs and len(self._runs[-1][0]) <= 2 * len(run[0]):
+        while self._runs and len(self._runs[-1][0]) <= _RUN_RATIO * len(run[0]):
             previous_keys, previous_numbers = self._runs.pop()
             merged_keys = np.concatenate([previous_keys, run[0]])
             merged_numbers = np.concatenate([previous_numbers, run[1]])
+            # Two sorted halves: the stable sort (timsort/radix) merges them in linear time.
             order = np.argsort(merged_keys, kind="stable")
             run = (merged_keys[order], merged_numbers[order])
         self._runs.append(run)
