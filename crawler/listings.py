@@ -3,7 +3,8 @@
 Pure functions, no Scrapy import. Feeds: RSS 0.9x, 1.0 (RDF) and 2.0, Atom, JSON Feed.
 Sitemaps: `urlset` (with `lastmod` and Google News `news:*` fields) and `sitemapindex`.
 XML goes through a hardened lxml parser: no entity expansion, no DTD or network access,
-no huge trees. A document that declares entities (billion laughs, XXE) is refused whole;
+no huge trees. A document that declares entities (billion laughs, XXE, quadratic blowup)
+is refused whole, unless each stands for one character (`<!ENTITY nbsp "&#160;">`);
 a malformed one yields what could be read, and one cut off short yields the entries that
 were complete before the cut (the one open at the cut, or the last, is left out) and says
 so in `truncated`.
@@ -210,11 +211,23 @@ def _xml_root(body: bytes) -> tuple[etree._Element, str | None]:
     if root is None:
         raise ListingError("unreadable XML: no root element")
     dtd = root.getroottree().docinfo.internalDTD
-    declared = [entity.name for entity in dtd.iterentities()] if dtd is not None else []
-    if declared:
-        names = ", ".join(str(name) for name in declared[:5])
-        raise ListingError(f"the DTD declares entities ({names})", "xml_entities")
+    hostile = [
+        str(entity.name)
+        for entity in (dtd.iterentities() if dtd is not None else ())
+        if not _is_character_entity(entity)
+    ]
+    if hostile:
+        raise ListingError(f"the DTD declares entities ({', '.join(hostile[:5])})", "xml_entities")
     return root, _truncation(body, root, parser)
+
+
+def _is_character_entity(entity: etree._DTDEntityDecl) -> bool:
+    """An internal entity standing for one character (`<!ENTITY nbsp "&#160;">`): harmless.
+
+    Anything else (external entities, entities made of other entities or of markup, long
+    texts to repeat) is how XXE, billion-laughs and quadratic-blowup documents are built.
+    """
+    return entity.system_url is None and len(entity.content or "") == 1
 
 
 def _truncation(body: bytes, root: etree._Element, parser: etree.XMLParser) -> str | None:

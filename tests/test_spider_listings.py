@@ -139,6 +139,32 @@ def test_an_expansion_past_the_parser_limit_is_refused() -> None:
     assert refused.value.reason == "xml_entities"
 
 
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        b'<!ENTITY company "Newsfold Media">',  # a text to repeat: quadratic blowup
+        b'<!ENTITY a "&#38;b;">',  # made of another entity
+        b"<!ENTITY % p \"<!ENTITY q 'z'>\"> %p;",  # a parameter entity writing markup
+        b'<!ENTITY pub PUBLIC "-//x//y" "http://127.0.0.1:9/y">',  # external, by public id
+    ],
+)
+def test_every_kind_of_entity_declaration_but_a_character_is_refused(declaration: bytes) -> None:
+    document = b"<!DOCTYPE rss [" + declaration + b"]>" + RSS091[RSS091.index(b"<rss") :]
+    with pytest.raises(ListingError) as refused:
+        parse_feed(document, BASE)
+    assert refused.value.reason == "xml_entities"
+
+
+def test_character_entities_declared_in_the_dtd_are_read() -> None:
+    """Feeds declaring HTML's named characters (`&nbsp;`) for their text are not hostile."""
+    document = (
+        b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;"><!ENTITY mdash "&#x2014;">]><rss version="2.0">'
+        b"<channel><item><title>One&nbsp;&mdash; two</title><link>/a</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed(document, BASE).articles
+    assert entry.url == "https://news.example/a"
+
+
 def test_an_external_dtd_without_declarations_is_read() -> None:
     """RSS 0.91 names Netscape's DTD: it is never loaded, and the feed is read."""
     document = RSS091.replace(
