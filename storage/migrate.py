@@ -11,7 +11,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
@@ -21,6 +20,7 @@ from storage.views import create_views
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Serialises concurrent upgrades on PostgreSQL (two crawlers starting at once).
 _UPGRADE_LOCK_KEY = 7_281_034_551
+_VERSION_TABLE = "alembic_version"
 
 
 class SchemaOutOfDate(Exception):
@@ -44,9 +44,16 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None for an empty or unversioned database)."""
+    """The migration the database is at (None for an empty or unversioned database).
+
+    Read from Alembic's version table directly: every crawl component asks on start, and
+    a migration context would log two lines each time.
+    """
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(_VERSION_TABLE):
+            return None
+        revision = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
+        return str(revision) if revision is not None else None
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -85,4 +92,4 @@ def downgrade_schema(engine: Engine, revision: str = "base") -> None:
 
 def _unversioned_with_tables(connection: Connection) -> bool:
     names = set(inspect(connection).get_table_names())
-    return "articles" in names and "alembic_version" not in names
+    return "articles" in names and _VERSION_TABLE not in names
