@@ -199,6 +199,20 @@ def test_url_dates() -> None:
         (["By Ann Berg and Piet Jansen"], ["Ann Berg", "Piet Jansen"]),
         (["Ann Berg | The Lantern"], ["Ann Berg"]),
         (["https://lantern.example/staff/ann", "@annberg"], []),
+        # Prefixes before "by", and "Author" labels.
+        (["This story was written by Ann Berg"], ["Ann Berg"]),
+        (["Recipe by Ann Berg"], ["Ann Berg"]),
+        (["Author: Ann Berg"], ["Ann Berg"]),
+        # What follows the name in the same part: a job title, a date, "Last updated".
+        (["Ann Berg Contributing Writer"], ["Ann Berg"]),
+        (["Ann Berg Former Transit Consultant"], ["Ann Berg"]),
+        (["Ann Berg December"], ["Ann Berg"]),
+        # Avatar initials before the name.
+        (["AB Ann Berg Last updated"], ["Ann Berg"]),
+        # One word after a comma is a title's fragment, not a second author.
+        (["Ann Berg, Home- and Transit Expert"], ["Ann Berg"]),
+        # A month abbreviation read as a name.
+        (["Dec"], []),
         (["The Lantern"], []),
     ],
 )
@@ -351,3 +365,27 @@ def test_all_dates_of_a_line_in_reading_order() -> None:
         datetime(2024, 3, 9, tzinfo=UTC),
         datetime(2024, 3, 10, tzinfo=UTC),
     ]
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("By Ann Berg", ["Ann Berg"]),
+        ("Written by: <a href='/ann'>Ann Berg</a> | March 5, 2024", ["Ann Berg"]),
+        ("BY <span>Ann van der Berg</span> • 4 min read", ["Ann van der Berg"]),
+        ("By Ann Berg and Piet Jansen on March 5, 2024", ["Ann Berg and Piet Jansen"]),
+        # Sentences that begin with "By" are not by-lines.
+        ("By clicking Continue you agree to the terms", []),
+        ("By the end of the year, the line will run", []),
+    ],
+)
+def test_bylines_beside_the_headline(byline: str, expected: list[str]) -> None:
+    meta = metadata_of("<title>Tram line approved</title>", byline_page(byline))
+    assert meta.byline_authors == expected
+
+
+def test_the_headline_byline_outranks_what_the_extractor_guessed() -> None:
+    meta = metadata_of("<title>Tram line approved</title>", byline_page("By Ann Berg"))
+    assert choose_authors(meta, ["Lantern Staff Desk"]) == ["Ann Berg"]
+    tagged = metadata_of('<meta name="author" content="Piet Jansen">', byline_page("By Ann Berg"))
+    assert choose_authors(tagged, []) == ["Piet Jansen"]

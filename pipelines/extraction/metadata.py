@@ -84,6 +84,19 @@ _PUBLISHED_LABEL = re.compile(
     re.IGNORECASE,
 )
 
+# A by-line piece: "By Ann Berg", "Written by:", "BY ANN BERG", "Author: Ann Berg".
+_BYLINE = re.compile(
+    r"^(?:(?:written|posted|reported|words|story|text|article)\s+)?(?:by|author)\b\s*:?\s*"
+    r"(?P<names>.*)$",
+    re.IGNORECASE,
+)
+# Where the names of a by-line end: a separator, a date, "on", reading time.
+_BYLINE_END = re.compile(
+    r"\s*(?:[|•⋅·—–]|\s-\s|\bon\b|\bupdated\b|\bpublished\b|\d)", re.IGNORECASE
+)
+
+_NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
+
 
 @dataclass(frozen=True)
 class ShownDate:
@@ -117,6 +130,7 @@ class PageMetadata:
     meta_authors: list[str] = field(default_factory=list)
     markup_authors: list[str] = field(default_factory=list)
     shown_dates: list[ShownDate] = field(default_factory=list)
+    byline_authors: list[str] = field(default_factory=list)
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
@@ -155,9 +169,11 @@ def page_metadata(tree: _Element) -> PageMetadata:
         found.html_title = _text(title_nodes[0]) or None
     found.h1 = [text for text in (_text(node) for node in tree.xpath("//body//h1")) if text][:5]
     found.time_published = _visible_time(tree)
-    found.shown_dates = shown_dates(
+    surroundings = headline_surroundings(
         tree, [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
     )
+    found.shown_dates = shown_dates(surroundings)
+    found.byline_authors = shown_bylines(surroundings)
     for node in tree.xpath(
         "//*[@itemprop='author' or @rel='author' or contains(@class,'author-name')"
         " or contains(@class,'byline__name')]"
@@ -170,19 +186,20 @@ def page_metadata(tree: _Element) -> PageMetadata:
     return found
 
 
-def shown_dates(tree: _Element, titles: list[str]) -> list[ShownDate]:
-    """The dates written in the text around the article's headline, in reading order.
+def headline_surroundings(tree: _Element, titles: list[str]) -> list[str]:
+    """The visible text pieces around the article's headline, in reading order.
 
     The headline is the first `<h1>` sharing a word with the page's title tags (else the
-    first `<h1>`); by-lines sit just above or below it, so only dates within a few
-    hundred characters of it count: dates in comments, teasers and footers do not.
+    first `<h1>`); by-lines sit just above or below it, so only text within a few
+    hundred characters of it counts: comments, teasers and footers do not. One piece
+    per element text or tail, so "By Ann Berg" and the paragraph after it stay apart.
     """
     body = tree.find("body")
     root = body if body is not None else tree
     heading = _headline_node(root, titles)
     if heading is None:
         return []
-    chunks: list[str] = []
+    pieces: list[tuple[int, str]] = []
     length = 0
     heading_start = heading_end = -1
 
@@ -190,7 +207,7 @@ def shown_dates(tree: _Element, titles: list[str]) -> list[ShownDate]:
         nonlocal length
         words = " ".join(text.split()) if text else ""
         if words:
-            chunks.append(words)
+            pieces.append((length, words))
             length += len(words) + 1
 
     walker = iterwalk(root, events=("start", "end"))
@@ -212,9 +229,19 @@ def shown_dates(tree: _Element, titles: list[str]) -> list[ShownDate]:
         read(node.tail)
     if heading_start < 0:
         return []
-    text = " ".join(chunks)
-    window_start = max(0, heading_start - _HEADLINE_TEXT_BEFORE)
-    window = text[window_start : max(heading_end, heading_start) + _HEADLINE_TEXT_AFTER]
+    first = heading_start - _HEADLINE_TEXT_BEFORE
+    last = max(heading_end, heading_start) + _HEADLINE_TEXT_AFTER
+    return [
+        text[max(0, first - offset) : last - offset]
+        for offset, text in pieces
+        if first < offset + len(text) and offset < last
+    ]
+
+
+def shown_dates(surroundings: list[str]) -> list[ShownDate]:
+    """The dates written in the text around the headline, with what the words before
+    them say they are."""
+    window = " ".join(surroundings)
     dates: list[ShownDate] = []
     previous_end = 0
     for day, match in find_dates(window):
@@ -229,6 +256,33 @@ def shown_dates(tree: _Element, titles: list[str]) -> list[ShownDate]:
         dates.append(ShownDate(day, label))
         previous_end = match.end()
     return dates
+
+
+def shown_bylines(surroundings: list[str]) -> list[str]:
+    """The by-lines around the headline: "By Ann Berg", "Written by: Ann Berg | Mar 5"."""
+    bylines: list[str] = []
+    for position, piece in enumerate(surroundings):
+        match = _BYLINE.match(piece)
+        if match is None:
+            continue
+        named = match.group("names").strip()
+        if not named and position + 1 < len(surroundings):
+            named = surroundings[position + 1]
+        named = _BYLINE_END.split(named, maxsplit=1)[0].strip(" ,;:")
+        if _reads_as_names(named) and named not in bylines:
+            bylines.append(named)
+    return bylines
+
+
+def _reads_as_names(text: str) -> bool:
+    """True for "Ann Berg", "Ann van der Berg, Piet Jansen": capitalised words, no sentence
+    ("By clicking Continue you agree", "By the end")."""
+    words = [word for word in re.split(r"[\s,&]+|\band\b", text) if word]
+    return (
+        1 <= len(words) <= 12
+        and all(word[:1].isupper() or word.lower() in _NAME_PARTICLES for word in words)
+        and not _BYLINE.match(text)
+    )
 
 
 def _headline_node(root: _Element, titles: list[str]) -> _Element | None:

@@ -25,11 +25,28 @@ _URL_DATE = re.compile(
 _SECTION_HEADINGS = 3
 _CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
-_BY_PREFIX = re.compile(r"^\s*(?:written |posted |reviewed |edited |words |story )?by[:\s]+", re.I)
+# "By", "Written by", "This post was written by", "Recipe by", "Author:".
+_BY_PREFIX = re.compile(r"^\s*(?:(?:[\w ]{0,40}?\s)?by\b|authors?\b)[:\s]+", re.IGNORECASE)
+# Words that end a name inside one by-line part: "Rachel Roe Contributing Writer",
+# "Luke Kim December 19", "Craig Moe Last updated".
+_NAME_TRAILERS = re.compile(
+    r"^(?:editor|reporter|writer|correspondent|columnist|contributor|contributing|journalist|"
+    r"producer|analyst|director|manager|founder|ceo|chief|senior|associate|photographer|"
+    r"expert|consultant|specialist|former|freelance|managing|executive|professor|"
+    r"published|updated|last|min|read|on|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
+    r"dec)[a-z]*\.?)$",
+    re.IGNORECASE,
+)
+_CALENDAR_WORD = re.compile(
+    r"^(?:(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|may|"
+    r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)\.?$",
+    re.IGNORECASE,
+)
 _NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
 _JOB_WORDS = re.compile(
     r"\b(?:editor|reporter|writer|correspondent|columnist|contributor|staff|author|journalist|"
     r"producer|analyst|director|manager|founder|ceo|head|chief|senior|associate|photographer|"
+    r"expert|consultant|specialist|"
     r"team|desk|news|service|newsroom|media|press|published|updated|min read|read)\b",
     re.IGNORECASE,
 )
@@ -374,8 +391,15 @@ def choose_authors(
     meta: PageMetadata, found_authors: list[str], site_name: str | None = None
 ) -> list[str]:
     """Author names from the most structured source that names one: JSON-LD, meta tags,
-    what the extractor and the by-lines found, then author-marked elements."""
-    for source in (meta.json_ld_authors, meta.meta_authors, found_authors, meta.markup_authors):
+    the by-line beside the headline, what the extractor and the text's by-lines found,
+    then author-marked elements."""
+    for source in (
+        meta.json_ld_authors,
+        meta.meta_authors,
+        meta.byline_authors,
+        found_authors,
+        meta.markup_authors,
+    ):
         names = clean_authors(source, site_name or meta.site_name)
         if names:
             return names
@@ -396,17 +420,36 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
         if "http" in raw or ("@" in raw and " " not in raw):
             continue
         parts = [_BY_PREFIX.sub("", part).strip(" .-–—:") for part in _NAME_SPLIT.split(raw)]
-        parts = [part for part in parts if part]
+        parts = [_without_trailer(part) for part in parts if part]
         for position, name in enumerate(parts):
             if ":" in name or (" " not in name and name.islower()) or not _looks_like_name(name):
                 continue
-            if position > 0 and _JOB_WORDS.search(name):
+            if position > 0 and (_JOB_WORDS.search(name) or " " not in name):
+                continue  # a title after the name: "Ann Berg, Senior Editor", "Ann Berg, Home"
+            if _CALENDAR_WORD.match(name):
                 continue
             if site_key and _compact(name) == site_key and not _reads_as_person(name):
                 continue
             if name.lower() not in {known.lower() for known in names}:
                 names.append(name)
     return names
+
+
+def _without_trailer(name: str) -> str:
+    """`name` without what follows it in the same by-line part: a job title, a date, and
+    without the avatar initials before it ("CM Craig Moe")."""
+    words = name.split()
+    for position in range(2, len(words)):
+        if _NAME_TRAILERS.match(words[position]):
+            words = words[:position]
+            break
+    if (
+        len(words) >= 3
+        and words[0].isupper()
+        and words[0] == "".join(word[0] for word in words[1 : 1 + len(words[0])]).upper()
+    ):
+        words = words[1:]
+    return " ".join(words)
 
 
 def _reads_as_person(name: str) -> bool:
