@@ -157,7 +157,7 @@ def parse_sitemap(body: bytes, base_url: str) -> SitemapDocument:
     """The child sitemaps or articles of a sitemap document (already gunzipped).
 
     Raises:
-        ListingError: the body is not a `urlset` or `sitemapindex`.
+        ListingError: the body is not a `urlset` or `sitemapindex`, or it declares entities.
     """
     root, truncated = _xml_root(body)
     kind = _local(root.tag)

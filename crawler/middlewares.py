@@ -245,13 +245,16 @@ class IncrementalCrawlMiddleware:
         requested = response.meta.get(REQUESTED_URL) or canonicalize_url(response.url)
         self.state.record_fetch(requested, stored_url, response.meta.get(CHANGED_AT))
 
-    def item_dropped(self, item: Any, response: Response | None, spider: Spider) -> None:
+    def item_dropped(self, item: Any, response: Any, spider: Spider) -> None:
         """Forget the validators of a listing whose refusal (unreadable, cut off) was dropped.
 
         The only items a listing's response yields are such records; a conditional GET
-        next time would get 304 for a document that was never read whole.
+        next time would get 304 for a document that was never read whole. (Items made by
+        an errback come with the download's Failure instead of a response.)
         """
-        if self.state is None or response is None or response.meta.get(ROLE) != "listing":
+        if self.state is None or not isinstance(response, Response):
+            return
+        if response.meta.get(ROLE) != "listing":
             return
         self.state.keep_listing_validators(response.url, Validators(None, None))
 
