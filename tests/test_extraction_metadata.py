@@ -389,3 +389,13 @@ def test_the_headline_byline_outranks_what_the_extractor_guessed() -> None:
     assert choose_authors(meta, ["Lantern Staff Desk"]) == ["Ann Berg"]
     tagged = metadata_of('<meta name="author" content="Piet Jansen">', byline_page("By Ann Berg"))
     assert choose_authors(tagged, []) == ["Piet Jansen"]
+
+
+def test_a_byline_day_takes_its_instant_from_a_machine_value_of_that_day() -> None:
+    page = byline_page(
+        'By Ann Berg, <time datetime="2024-03-02T18:15:00-05:00">March 2, 2024</time>'
+    )
+    published = choose_published(metadata_of(SCHEMA_2021, page), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 2)
+    assert published.when == datetime(2024, 3, 2, 23, 15, tzinfo=UTC)

@@ -1,7 +1,8 @@
-"""Article metadata read from a page's markup: JSON-LD, `<meta>` tags, headings, the URL.
+"""Article metadata read from a page's markup: JSON-LD, `<meta>` tags, microdata,
+headings, and the dates and by-lines written beside the headline.
 
 Pure functions over a parsed lxml tree; `page_metadata` gathers every candidate value,
-and `titles`, `dates` and `authors` reconcile them.
+and `reconcile` chooses among them.
 """
 
 from __future__ import annotations

@@ -289,17 +289,18 @@ def choose_published(
     )
     schema_value = schema_value or _dated(meta.microdata_published, "meta", zone)
     published_day = schema_value.day if schema_value is not None else None
+    shown_time = _dated(meta.time_published, "meta", zone)
     shown = _shown_publish_day(meta, modified_day, published_day)
     if shown is not None:
-        if schema_value is not None and schema_value.day == shown:
-            return schema_value
+        # The machine-readable value of that day, when there is one, gives the instant.
+        for same_day in (schema_value, shown_time):
+            if same_day is not None and same_day.day == shown:
+                return same_day
         return DatedValue(datetime.combine(shown, time(), UTC), shown, "text")
     if schema_value is not None:
         return schema_value
-    for value, source in ((meta.time_published, "meta"),):
-        found = _dated(value, source, zone)
-        if found is not None:
-            return found
+    if shown_time is not None:
+        return shown_time
     from_url = url_date(url)
     if from_url is not None:
         return DatedValue(from_url, from_url.date(), "url")
