@@ -68,3 +68,14 @@ def test_the_page_wins_where_it_speaks() -> None:
 def test_no_hints_change_nothing() -> None:
     plain = article()
     assert apply_listing_hints(plain, {}) is plain
+
+
+def test_a_stated_day_given_beside_a_utc_time_is_kept() -> None:
+    hints = {
+        "published_at": datetime(2024, 3, 6, 4, 30, tzinfo=UTC),
+        "published_day": date(2024, 3, 5),
+        "date_source": "sitemap",
+    }
+    filled = apply_listing_hints(article(), hints)
+    assert filled.published_at == datetime(2024, 3, 6, 4, 30, tzinfo=UTC)
+    assert (filled.published_day, filled.date_source) == (date(2024, 3, 5), "sitemap")

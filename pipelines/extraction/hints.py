@@ -3,13 +3,15 @@
 The `feeds` and `sitemap` spiders put the listing's title, dates and authors into
 `ArticleItem.hints` with their provenance (`title_source`, `date_source`, ...). The page
 itself stays the first authority; a hint fills only a field extraction left empty, and
-the date keeps its provenance in `date_source` ("feed", "sitemap").
+the date keeps its provenance in `date_source` ("feed", "sitemap") and the calendar day
+the listing states (`published_day` when given, else the day in the zone of
+`published_at`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crawler.items import ExtractedArticle
@@ -26,7 +28,10 @@ def apply_listing_hints(article: ExtractedArticle, hints: dict[str, Any]) -> Ext
         changes["published_at"] = published_at
         changes["date_source"] = str(hints.get("date_source") or "feed")
         # The day the listing states, in its own zone: 23:30 in New York stays that day.
-        changes["published_day"] = hints["published_at"].date()
+        stated_day = hints.get("published_day")
+        changes["published_day"] = (
+            stated_day if isinstance(stated_day, date) else hints["published_at"].date()
+        )
     modified_at = _aware(hints.get("modified_at"))
     if article.modified_at is None and modified_at is not None:
         changes["modified_at"] = modified_at
