@@ -1,13 +1,20 @@
 """Grouping speed and memory on synthetic news: articles/s, peak RSS, 1M extrapolation.
 
-Usage: .venv/bin/python bench/grouping.py [--articles 100000] [--words 1000]
+Usage: .venv/bin/python bench/grouping.py [--articles 100000] [--words 1000] [--in-memory]
 
 Builds synthetic articles of about `--words` words (real English words drawn with
 wordfreq's frequencies, plus each event's own names and places), in stories of one to six
 reports spread over a year, with one report in eight a wire copy of another (trimmed or
-with a paragraph added). Times `StoryGrouper.assign` only (generation excluded), then
-band-index lookups on their own, and reports peak RSS with what the index holds per
-article, extrapolated linearly to 1M articles.
+with a paragraph added), generated as they are grouped (the inputs are not held).
+
+Grouping runs as the pipeline runs it: features of the 20,000 most recently used articles
+in memory, the others read back from `grouping_signatures` (a SQLite file here) when a
+new article needs them, new signatures and links saved every 500 articles. `--in-memory`
+keeps every article's features in memory instead (no database). Prints CPU time per
+article (generation excluded; saving shown apart), band-index lookup latency, the
+resident memory at half and at all articles, and extrapolates linearly to 1M articles
+from the growth between the two (the fixed part, tables and the feature cache, counted
+once).
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import hashlib
 import os
 import resource
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,25 +37,38 @@ sys.path.insert(0, str(ROOT))
 
 from wordfreq import top_n_list, word_frequency  # noqa: E402
 
+from pipelines.grouping.features import ArticleFeatures  # noqa: E402
 from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper  # noqa: E402
+from pipelines.grouping.pipeline import features_from_row, signature_row  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.grouping_store import GroupingStore, LinkRow, SignatureRow  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def rss_mb() -> float:
+SAVE_EVERY = 500
+
+
+def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def synthetic_articles(count: int, length: int, seed: int = 5) -> list[GroupingInput]:
+def rss_mb() -> float:
+    """Resident set size of this process now, in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def synthetic_articles(count: int, length: int, seed: int = 5) -> Iterator[GroupingInput]:
     rng = np.random.default_rng(seed)
     vocabulary = np.array(top_n_list("en", 30000))
     frequency = np.array([word_frequency(word, "en") for word in vocabulary])
     frequency /= frequency.sum()
     rare = np.array([w.capitalize() for w in top_n_list("en", 200000)[60000:]])
-    articles: list[GroupingInput] = []
+    made = 0
     story = 0
-    while len(articles) < count:
+    while made < count:
         story += 1
         when = START + timedelta(minutes=int(rng.integers(0, 365 * 24 * 60)))
         event_words = rare[rng.integers(0, len(rare), 25)]
@@ -55,7 +77,11 @@ def synthetic_articles(count: int, length: int, seed: int = 5) -> list[GroupingI
         for report in range(reports):
             if previous and rng.random() < 0.125:
                 tokens = previous.split(" ")
-                text = " ".join(tokens[: len(tokens) // 2]) if rng.random() < 0.5 else previous + " Updated later."
+                text = (
+                    " ".join(tokens[: len(tokens) // 2])
+                    if rng.random() < 0.5
+                    else previous + " Updated later."
+                )
             else:
                 words = vocabulary[rng.choice(len(vocabulary), size=length, p=frequency)]
                 names = rng.integers(0, length, length // 20)
@@ -63,50 +89,128 @@ def synthetic_articles(count: int, length: int, seed: int = 5) -> list[GroupingI
                 text = " ".join(words.tolist())
             previous = text
             published = when + timedelta(hours=float(rng.uniform(0, 36)))
-            url = f"https://outlet{report}.example/{story}/{len(articles)}"
+            url = f"https://outlet{report}.example/{story}/{made}"
             digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            articles.append(GroupingInput(url, text, digest, f"{event_words[0]} {event_words[1]}", published))
-            if len(articles) >= count:
+            yield GroupingInput(url, text, digest, f"{event_words[0]} {event_words[1]}", published)
+            made += 1
+            if made >= count:
                 break
-    return articles
+
+
+class SignatureDatabase:
+    """`grouping_signatures` in a SQLite file, as the pipeline keeps it."""
+
+    def __init__(self, folder: str, scheme: str) -> None:
+        self.database = Database(f"sqlite:///{folder}/grouping-bench.db")
+        self.database.create_schema()
+        self.store = GroupingStore(self.database)
+        self.scheme = scheme
+        self.unsaved: dict[str, SignatureRow] = {}
+        self.cpu_seconds = 0.0
+
+    def save(self, grouper: StoryGrouper) -> None:
+        started = time.process_time()
+        rows = [
+            signature_row(signature, self.scheme) for signature in grouper.take_new_signatures()
+        ]
+        links = [
+            LinkRow(link.url, link.other_url, link.level, link.method, link.similarity)
+            for link in grouper.take_new_links()
+        ]
+        self.store.save(rows, links)
+        self.cpu_seconds += time.process_time() - started
+
+    def features(self, urls: list[str]) -> dict[str, ArticleFeatures]:
+        rows = self.store.signatures_of(self.scheme, urls)
+        return {url: features_from_row(row) for url, row in rows.items()}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--words", type=int, default=1000)
+    parser.add_argument(
+        "--in-memory", action="store_true", help="keep every article's features in memory"
+    )
+    parser.add_argument(
+        "--feature-cache", type=int, default=20_000, help="articles whose features stay in memory"
+    )
     args = parser.parse_args()
+    options = GroupingOptions()
+    folder = tempfile.mkdtemp(prefix="grouping-bench-")
+    database = None if args.in_memory else SignatureDatabase(folder, options.signature_scheme)
+    grouper = (
+        StoryGrouper(options)
+        if database is None
+        else StoryGrouper(options, database.features, feature_cache=args.feature_cache)
+    )
+    base_rss = rss_mb()
+    urls: list[str] = []
+    probes: list[GroupingInput] = []
+    half_rss = 0.0
+    generation = grouping_cpu = 0.0
     started = time.perf_counter()
     articles = synthetic_articles(args.articles, args.words)
-    print(f"generated {len(articles)} articles of ~{args.words} words in {time.perf_counter() - started:.0f} s")
-    base_rss = rss_mb()
-    grouper = StoryGrouper(GroupingOptions())
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for article in articles:
+    while True:
+        generated = time.process_time()
+        article = next(articles, None)
+        cpu_started = time.process_time()
+        generation += cpu_started - generated
+        if article is None:
+            break
         grouper.assign(article)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    peak = rss_mb()
+        grouper.take_changes()  # the pipeline hands them to storage
+        grouping_cpu += time.process_time() - cpu_started
+        urls.append(article.url)
+        if len(urls) % max(1, args.articles // 2000) == 0:
+            probes.append(article)
+        if database is not None and len(urls) % SAVE_EVERY == 0:
+            database.save(grouper)
+        if len(urls) == args.articles // 2:
+            half_rss = rss_mb()
+    if database is not None:
+        database.save(grouper)
+    elapsed = time.perf_counter() - started
+    end_rss = rss_mb()
+    count = len(urls)
+    saving = database.cpu_seconds if database is not None else 0.0
+    print(
+        f"{count:,} articles of ~{args.words} words ({'features in memory' if database is None else f'features in SQLite, {args.feature_cache:,} cached'}); generation {generation:.0f} CPU-s apart"
+    )
     # CPU time is the per-core figure: on a shared machine wall time also counts waiting.
     print(
-        f"grouping: {len(articles) / cpu:,.0f} articles per CPU-second "
-        f"({len(articles) / elapsed:,.0f}/s wall, {elapsed:.1f} s; load average {os.getloadavg()[0]:.1f})"
+        f"grouping: {count / grouping_cpu:,.0f} articles per CPU-second"
+        + (f" ({count / (grouping_cpu - saving):,.0f} without saving signatures)" if saving else "")
+        + f"; wall {elapsed:.0f} s with generation, load average {os.getloadavg()[0]:.1f}"
     )
-    duplicates = sum(1 for a in articles if (d := grouper.decision_of(a.url)) and d.duplicate_of_url)
-    stories = len({d.story_key for a in articles if (d := grouper.decision_of(a.url))})
+    duplicates = sum(1 for url in urls if (d := grouper.decision_of(url)) and d.duplicate_of_url)
+    stories = len({d.story_key for url in urls if (d := grouper.decision_of(url))})
     print(f"  {duplicates} copies, {stories} stories")
 
-    probes = [grouper.signature(article).bands for article in articles[:: max(1, len(articles) // 2000)]]
+    bands = [grouper.signature(article).bands for article in probes]
     index = grouper._index  # the band index on its own: one lookup per article
     index.merge()
     started = time.perf_counter()
-    found = sum(len(index.lookup(bands)) for bands in probes)
-    lookup_us = (time.perf_counter() - started) / len(probes) * 1e6
-    print(f"band-index lookup: {lookup_us:.0f} us per article ({found / len(probes):.1f} candidates)")
+    found = sum(len(index.lookup(keys)) for keys in bands)
+    lookup_us = (time.perf_counter() - started) / len(bands) * 1e6
+    print(
+        f"band-index lookup: {lookup_us:.0f} us per article ({found / len(bands):.1f} candidates)"
+    )
 
-    per_article = (peak - base_rss) * 1024 * 1024 / len(articles)
-    print(f"peak RSS {peak:,.0f} MB (before grouping {base_rss:,.0f} MB, inputs included)")
-    print(f"  grouping state ~{per_article / 1024:.1f} KB per article; band index {index.nbytes / len(articles):.0f} B per article")
-    print(f"  extrapolated to 1M articles: ~{per_article * 1e6 / 2**30:.1f} GB (target < 2 GB)")
+    second_half = count - count // 2
+    per_article = (end_rss - half_rss) * 2**20 / second_half
+    print(
+        f"RSS {base_rss:,.0f} MB before grouping, {half_rss:,.0f} MB at {count // 2:,}, "
+        f"{end_rss:,.0f} MB at {count:,} (peak {peak_rss_mb():,.0f} MB)"
+    )
+    print(
+        f"  growth {per_article / 1024:.2f} KB per article (band index {index.nbytes / count:.0f} B of it)"
+    )
+    print(
+        f"  extrapolated to 1M articles: ~{(end_rss * 2**20 + per_article * (1e6 - count)) / 2**30:.2f} GB (target < 2 GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -137,21 +137,20 @@ class GroupingStore:
         )
         with self.database.sessions() as session:
             for row in session.scalars(query.execution_options(yield_per=1000)):
-                yield SignatureRow(
-                    row.url,
-                    row.scheme,
-                    row.text_hash,
-                    row.published_at,
-                    row.observed_at,
-                    row.indexed,
-                    row.content_words,
-                    row.minhash,
-                    row.bands,
-                    row.shingles,
-                    row.terms,
-                    row.weights,
-                    row.keyterms,
+                yield _signature_row(row)
+
+    def signatures_of(self, scheme: str, urls: Sequence[str]) -> dict[str, SignatureRow]:
+        """The stored signatures of `scheme` of these URLs (those that have one)."""
+        found: dict[str, SignatureRow] = {}
+        with self.database.sessions() as session:
+            for start in range(0, len(urls), _CHUNK):
+                query = select(GroupingSignature).where(
+                    GroupingSignature.scheme == scheme,
+                    GroupingSignature.url.in_(urls[start : start + _CHUNK]),
                 )
+                for row in session.scalars(query):
+                    found[row.url] = _signature_row(row)
+        return found
 
     def iter_links(self) -> Iterator[LinkRow]:
         """Every stored link."""
@@ -258,6 +257,25 @@ class GroupingStore:
                         },
                     )
                 )
+
+
+def _signature_row(row: GroupingSignature) -> SignatureRow:
+    """A stored signature as a plain record."""
+    return SignatureRow(
+        row.url,
+        row.scheme,
+        row.text_hash,
+        row.published_at,
+        row.observed_at,
+        row.indexed,
+        row.content_words,
+        row.minhash,
+        row.bands,
+        row.shingles,
+        row.terms,
+        row.weights,
+        row.keyterms,
+    )
 
 
 def _signature_values(signature: SignatureRow, now: datetime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from crawler.items import ArticleItem, ExtractedArticle
 from crawler.spiders.files import FilesSpider
 from pipelines.grouping import GroupingPipeline
+from pipelines.grouping.features import ArticleFeatures
 from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper
 from pipelines.storage import StoragePipeline
 from storage.database import Database
@@ -275,3 +276,42 @@ def partition_of_one_run(items: list[ArticleItem]) -> frozenset[frozenset[str]]:
         frozenset(url for url in keys if grouper.decision_of(url).story_key == key)  # type: ignore[union-attr]
         for key in set(keys.values())
     )
+
+
+def test_features_read_back_from_the_database_group_like_features_kept_in_memory(
+    tmp_path: Path,
+) -> None:
+    """With room for one article's features, the rest come from grouping_signatures."""
+    items = corpus()
+    in_memory = f"sqlite:///{tmp_path / 'memory.db'}"
+    from_database = f"sqlite:///{tmp_path / 'database.db'}"
+    run(in_memory, items)
+    crawler = get_crawler(FilesSpider, settings_dict={"DATABASE_URL": from_database})
+    assert crawler.stats is not None
+    grouping = GroupingPipeline(
+        GroupingOptions(), from_database, crawler.stats, flush_every=2, feature_cache=1
+    )
+    storage = StoragePipeline.from_crawler(crawler)
+    grouping.open_spider()
+    storage.open_spider()
+    read_back: list[str] = []
+    load = grouping._stored_features
+
+    def counting_load(urls: list[str]) -> dict[str, ArticleFeatures]:
+        read_back.extend(urls)
+        return load(urls)
+
+    grouping.grouper._feature_loader = counting_load
+    for each in items:
+        storage.process_item(grouping.process_item(each))
+    grouping.close_spider()
+    storage.close_spider()
+    grouping.spider_closed()
+
+    assert len(read_back) > len(items)
+    memory_result, _ = stored(in_memory)
+    database_result, _ = stored(from_database)
+    assert partition(memory_result) == partition(database_result)
+    assert {url: canonical for url, (_, canonical) in memory_result.items()} == {
+        url: canonical for url, (_, canonical) in database_result.items()
+    }

@@ -25,7 +25,8 @@ bridges two stories), the older one is re-pointed and reported by `take_changes`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -41,6 +42,7 @@ from pipelines.grouping.features import (
     UInt32Array,
     UInt64Array,
     fmix64,
+    hash64,
 )
 from pipelines.grouping.index import BandIndex
 
@@ -157,27 +159,34 @@ class Link:
     similarity: float
 
 
-@dataclass
+FeatureLoader = Callable[[list[str]], dict[str, ArticleFeatures]]
+"""Reads stored articles' features by URL (for those no longer held in memory)."""
+
+
+@dataclass(slots=True)
 class _Node:
+    """What stays in memory of an indexed article: no features (see `StoryGrouper`)."""
+
     number: int
-    signature: Signature
+    url: str
+    text_key: int
+    """64 bits of the text hash: equal texts, equal keys."""
+    published_at: datetime | None
+    observed_at: datetime | None
+    indexed: bool
     decision: GroupingDecision | None = None
     copies: dict[str, float] = field(default_factory=dict)
     related: dict[str, float] = field(default_factory=dict)
 
     @property
-    def url(self) -> str:
-        return self.signature.url
-
-    @property
     def when(self) -> datetime | None:
-        return self.signature.published_at or self.signature.observed_at
+        return self.published_at or self.observed_at
 
     @property
     def order(self) -> tuple[datetime, datetime, str]:
         """Canonical order: earliest published, then earliest seen live, then smallest URL."""
-        published = self.signature.published_at
-        observed = self.signature.observed_at
+        published = self.published_at
+        observed = self.observed_at
         return (
             published.replace(tzinfo=None) if published else _NEVER,
             observed.replace(tzinfo=None) if observed else _NEVER,
@@ -186,12 +195,28 @@ class _Node:
 
 
 class StoryGrouper:
-    """Keeps the index of grouped articles and decides where each new one belongs."""
+    """Keeps the index of grouped articles and decides where each new one belongs.
 
-    def __init__(self, options: GroupingOptions) -> None:
+    In memory, per article: its band keys (in `BandIndex`'s arrays), its links and a
+    small record. Its features (shingles and term vector, about 10 KB) are held only for
+    the `feature_cache` most recently used articles when a `feature_loader` can read the
+    others back (the pipeline's reads `grouping_signatures`); without one, all are held.
+    Features of signatures not yet handed out by `take_new_signatures` are always held.
+    """
+
+    def __init__(
+        self,
+        options: GroupingOptions,
+        feature_loader: FeatureLoader | None = None,
+        feature_cache: int = 20_000,
+    ) -> None:
         if options.copy_rows < 1:
             raise ValueError("copy_bands must not exceed num_perm")
         self.options = options
+        self._feature_loader = feature_loader
+        self._feature_cache_size = feature_cache if feature_loader is not None else None
+        self._feature_cache: OrderedDict[str, ArticleFeatures] = OrderedDict()
+        self._unsaved_features: dict[str, ArticleFeatures] = {}
         self.extractor = FeatureExtractor(options.feature_options)
         template = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=MINHASH_SCHEME)
         self._multipliers = template.permutations[0].astype(np.uint32)
@@ -235,6 +260,7 @@ class StoryGrouper:
         keys: list[UInt64Array] = []
         for signature in signatures:
             node = self._add_node(signature, index=False)
+            self._cache_features(node.url, signature.features)
             numbers.extend([node.number] * len(signature.bands))
             keys.append(signature.bands)
         if keys:
@@ -260,14 +286,17 @@ class StoryGrouper:
         """`assign` for an article whose signature is already computed."""
         previous = self._nodes.get(signature.url)
         if previous is not None:
-            if previous.signature.text_hash == signature.text_hash:
+            if previous.text_key == _text_key(signature.text_hash):
                 return self._current_decision(previous)
             self._forget(previous)
         node = self._add_node(signature, index=True)
         self._new_signatures.append(signature)
+        self._unsaved_features[node.url] = signature.features
         if signature.linkable:
-            for candidate in self._candidates(node):
-                link = self._verify(node, candidate)
+            candidates = self._candidates(node, signature.bands)
+            self._features_of(candidates)  # one read for every candidate not in memory
+            for candidate in candidates:
+                link = self._verify(node, signature.features, candidate)
                 if link is not None:
                     self._attach(link)
                     self._new_links.append(link)
@@ -284,6 +313,9 @@ class StoryGrouper:
     def take_new_signatures(self) -> list[Signature]:
         """Signatures indexed since the last call, for storage."""
         new, self._new_signatures = self._new_signatures, []
+        for signature in new:
+            self._cache_features(signature.url, signature.features)
+        self._unsaved_features = {}
         return new
 
     def take_new_links(self) -> list[Link]:
@@ -304,26 +336,26 @@ class StoryGrouper:
 
     # -- linking ----------------------------------------------------------------------
 
-    def _candidates(self, node: _Node) -> list[_Node]:
-        found = self._index.lookup(node.signature.bands)
+    def _candidates(self, node: _Node, bands: UInt64Array) -> list[_Node]:
+        found = self._index.lookup(bands)
         found.discard(node.number)
         urls = sorted(url for number in found if (url := self._urls[number]) is not None)
         return [self._nodes[url] for url in urls]
 
-    def _verify(self, node: _Node, candidate: _Node) -> Link | None:
+    def _verify(self, node: _Node, features: ArticleFeatures, candidate: _Node) -> Link | None:
         """A link when the candidate really is a copy, or another report of the story."""
-        mine, theirs = node.signature, candidate.signature
-        if not (mine.indexed or theirs.indexed):
+        if not (node.indexed or candidate.indexed):
             return None  # two short texts never match each other
-        if mine.indexed and theirs.indexed:
-            if mine.text_hash == theirs.text_hash:
+        theirs = self._features_of([candidate])[0]
+        if node.indexed and candidate.indexed:
+            if node.text_key == candidate.text_key:
                 return Link(node.url, candidate.url, LEVEL_COPY, METHOD_EXACT, 1.0)
-            containment = mine.features.containment(theirs.features)
+            containment = features.containment(theirs)
             if containment >= self.options.copy_containment:
                 return Link(node.url, candidate.url, LEVEL_COPY, METHOD_CONTAINMENT, containment)
         if self._outside_window(node.when, candidate.when):
             return None
-        similarity = mine.features.cosine(theirs.features)
+        similarity = features.cosine(theirs)
         if similarity >= self.options.story_similarity:
             return Link(node.url, candidate.url, LEVEL_STORY, METHOD_STORY, similarity)
         return None
@@ -391,11 +423,11 @@ class StoryGrouper:
         if member is not canonical:
             direct = member.copies.get(canonical.url)
             copy_similarity = direct if direct is not None else max(member.copies.values())
-            exact = member.signature.text_hash == canonical.signature.text_hash
+            exact = member.text_key == canonical.text_key
             method = METHOD_EXACT if exact else METHOD_CONTAINMENT
             return GroupingDecision(story_key, canonical.url, copy_similarity, None, method)
         if cluster_size == 1:
-            method = METHOD_NEW_STORY if member.signature.indexed else METHOD_TOO_SHORT
+            method = METHOD_NEW_STORY if member.indexed else METHOD_TOO_SHORT
             return GroupingDecision(story_key, None, None, None, method)
         return GroupingDecision(story_key, None, None, similarity, METHOD_STORY)
 
@@ -464,7 +496,7 @@ class StoryGrouper:
         to a third.
         """
         members = [node for group in groups for node in group]
-        pairwise = _pairwise_cosines([node.signature.features for node in members])
+        pairwise = _pairwise_cosines(self._features_of(members))
         if len(members) > len(groups):
             owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
             membership = np.zeros((len(groups), len(members)))
@@ -493,16 +525,54 @@ class StoryGrouper:
     # -- index upkeep -----------------------------------------------------------------
 
     def _add_node(self, signature: Signature, index: bool) -> _Node:
-        node = _Node(len(self._urls), signature)
+        node = _Node(
+            len(self._urls),
+            signature.url,
+            _text_key(signature.text_hash),
+            signature.published_at,
+            signature.observed_at,
+            signature.indexed,
+        )
         self._urls.append(signature.url)
         self._nodes[signature.url] = node
         if index and len(signature.bands):
             self._index.add(node.number, signature.bands)
         return node
 
+    def _features_of(self, nodes: list[_Node]) -> list[ArticleFeatures]:
+        """The nodes' features: from memory, else (all missing ones at once) the loader."""
+        cache, unsaved = self._feature_cache, self._unsaved_features
+        found: dict[str, ArticleFeatures] = {}
+        for node in nodes:
+            features = unsaved.get(node.url)
+            if features is None:
+                features = cache.get(node.url)
+                if features is not None:
+                    cache.move_to_end(node.url)
+            if features is not None:
+                found[node.url] = features
+        missing = [node.url for node in nodes if node.url not in found]
+        if missing:
+            if self._feature_loader is None:
+                raise KeyError(f"features of {missing[0]} are neither in memory nor loadable")
+            loaded = self._feature_loader(missing)
+            for url in missing:
+                found[url] = loaded[url]
+                self._cache_features(url, loaded[url])
+        return [found[node.url] for node in nodes]
+
+    def _cache_features(self, url: str, features: ArticleFeatures) -> None:
+        cache = self._feature_cache
+        cache[url] = features
+        cache.move_to_end(url)
+        if self._feature_cache_size is not None:
+            while len(cache) > self._feature_cache_size:
+                cache.popitem(last=False)
+
     def _forget(self, node: _Node) -> None:
         """Drop an article whose text changed; its former neighbours are regrouped."""
         del self._nodes[node.url]
+        self._feature_cache.pop(node.url, None)
         self._urls[node.number] = None
         neighbours = [*node.copies, *node.related]
         for url in neighbours:
@@ -531,6 +601,11 @@ class StoryGrouper:
         for column in range(rows):
             keys = fmix64(keys * _ROW_MULTIPLIER + values[:, column])
         return np.concatenate([keys, fmix64(keyterms ^ _KEYTERM_SALT)])
+
+
+def _text_key(text_hash: str) -> int:
+    """64 bits standing for a text hash in memory (equality is all grouping asks of it)."""
+    return hash64(text_hash)
 
 
 def _pairwise_cosines(features: list[ArticleFeatures]) -> npt.NDArray[np.float64]:

@@ -53,6 +53,10 @@ from storage.repository import ArticleRepository
 
 logger = logging.getLogger(__name__)
 
+# Articles whose features (about 10 KB each) grouping keeps in memory; the others' are
+# read back from `grouping_signatures` when a new article needs them.
+FEATURE_CACHE_ARTICLES = 20_000
+
 
 def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
     """Validated `GroupingOptions`; raises ValueError naming the bad setting."""
@@ -109,15 +113,20 @@ def signature_row(signature: Signature, scheme: str) -> SignatureRow:
     )
 
 
-def signature_from_row(row: SignatureRow) -> Signature:
-    """The signature a stored row holds."""
-    features = ArticleFeatures(
+def features_from_row(row: SignatureRow) -> ArticleFeatures:
+    """The features a stored signature row holds."""
+    return ArticleFeatures(
         np.frombuffer(row.shingles, dtype="<u4").astype(np.uint32),
         np.frombuffer(row.terms, dtype="<u8").astype(np.uint64),
         np.frombuffer(row.weights, dtype="<f4").astype(np.float32),
         np.frombuffer(row.keyterms, dtype="<u8").astype(np.uint64),
         row.content_words,
     )
+
+
+def signature_from_row(row: SignatureRow) -> Signature:
+    """The signature a stored row holds."""
+    features = features_from_row(row)
     return Signature(
         row.url,
         row.text_hash,
@@ -140,13 +149,14 @@ class GroupingPipeline:
         stats: StatsCollector,
         flush_every: int = 500,
         retry_seconds: float = 120.0,
+        feature_cache: int = FEATURE_CACHE_ARTICLES,
     ) -> None:
         self.options = options
         self.database_url = database_url
         self.stats = stats
         self.flush_every = flush_every
         self.retry_seconds = retry_seconds
-        self.grouper = StoryGrouper(options)
+        self.grouper = StoryGrouper(options, self._stored_features, feature_cache)
         self.processed: set[str] = set()
         self.database: Database | None = None
         self._pending: dict[str, GroupingDecision] = {}
@@ -285,6 +295,17 @@ class GroupingPipeline:
         """Current story keys of the articles this run processed."""
         decisions = (self.grouper.decision_of(url) for url in self.processed)
         return {decision.story_key for decision in decisions if decision is not None}
+
+    def _stored_features(self, urls: list[str]) -> dict[str, ArticleFeatures]:
+        """Features of articles no longer in the grouper's memory: saved or waiting to be."""
+        wanted = set(urls)
+        waiting = {row.url: row for row in self._unsaved_signatures if row.url in wanted}
+        missing = [url for url in urls if url not in waiting]
+        if missing:
+            assert self.database is not None, "open_spider was not called"
+            scheme = self.options.signature_scheme
+            waiting.update(GroupingStore(self.database).signatures_of(scheme, missing))
+        return {url: features_from_row(row) for url, row in waiting.items()}
 
     def _write(self, write: Callable[[], object]) -> bool:
         """Run one database write; False (logged and counted) if the database is away."""
