@@ -77,6 +77,7 @@ def article_record(item: ArticleItem) -> ArticleRecord:
         title=article.title,
         authors=article.authors,
         published_at=article.published_at,
+        published_day=article.published_day,
         date_source=article.date_source,
         modified_at=article.modified_at,
         site=article.site,

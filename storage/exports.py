@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ ARTICLE_COLUMNS = (
     "title",
     "authors",
     "published_at",
+    "published_day",
     "date_source",
     "modified_at",
     "language",
@@ -116,8 +117,8 @@ def _stream(
 
 
 def _plain(value: Any) -> Any:
-    """A JSON/CSV-friendly form: ISO 8601 datetimes, lists as they are."""
-    return value.isoformat() if isinstance(value, datetime) else value
+    """A JSON/CSV-friendly form: ISO 8601 datetimes and days, lists as they are."""
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 def _write_csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]], output: Path) -> int:
@@ -188,6 +189,8 @@ def _arrow_type(pa: Any, column: str) -> Any:
         return pa.float64()
     if column.endswith("_at"):
         return pa.timestamp("us", tz="UTC")
+    if column.endswith("_day"):
+        return pa.date32()
     if column == "authors":
         return pa.list_(pa.string())
     return pa.string()

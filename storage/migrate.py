@@ -56,9 +56,9 @@ def current_revision(engine: Engine) -> str | None:
         return str(revision) if revision is not None else None
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Migrate the database to the newest revision (a no-op when it is there already)."""
-    if current_revision(engine) == head_revision():
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database up to `revision`, by default the newest (a no-op when there)."""
+    if current_revision(engine) == (head_revision() if revision == "head" else revision):
         return
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -71,7 +71,7 @@ def upgrade_schema(engine: Engine) -> None:
             create_views(connection)
             command.stamp(config, "head")
             return
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -5,10 +5,10 @@ Column names are a public interface: analysts' queries rely on them. Extend, nev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +77,8 @@ class Article(Base):
     title: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The calendar day of publication as the page states it (its own time zone, not UTC).
+    published_day: Mapped[date | None] = mapped_column(Date)
     # Where the publish date came from: json-ld, meta, url, text or feed.
     date_source: Mapped[str | None] = mapped_column(String(32))
     modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

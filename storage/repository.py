@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -31,6 +31,7 @@ class ArticleRecord:
     title: str | None = None
     authors: tuple[str, ...] = ()
     published_at: datetime | None = None
+    published_day: date | None = None
     date_source: str | None = None
     modified_at: datetime | None = None
     site: str | None = None
@@ -114,14 +115,21 @@ class ArticleRepository:
         if not merged:
             return {}
         with self.database.sessions.begin() as session:
-            story_ids = self._ensure_stories(session, {record.story_key for record in merged.values()})
+            story_ids = self._ensure_stories(
+                session, {record.story_key for record in merged.values()}
+            )
             urls = list(merged)
             previous_story_ids: set[int] = {
                 story_id
-                for story_id in session.scalars(select(Article.story_id).where(Article.url.in_(urls)))
+                for story_id in session.scalars(
+                    select(Article.story_id).where(Article.url.in_(urls))
+                )
                 if story_id is not None
             }
-            rows = [_article_values(record, story_ids[record.story_key], None) for record in merged.values()]
+            rows = [
+                _article_values(record, story_ids[record.story_key], None)
+                for record in merged.values()
+            ]
             statement = self._insert(Article).values(rows)
             statement = statement.on_conflict_do_update(
                 index_elements=[Article.url],
@@ -132,7 +140,10 @@ class ArticleRepository:
             canonical_urls = {r.duplicate_of_url for r in merged.values() if r.duplicate_of_url}
             canonical_ids = self._article_ids(session, list(canonical_urls))
             copies = [
-                {"article_id": article_ids[record.url], "canonical_id": canonical_ids[record.duplicate_of_url]}
+                {
+                    "article_id": article_ids[record.url],
+                    "canonical_id": canonical_ids[record.duplicate_of_url],
+                }
                 for record in merged.values()
                 if record.duplicate_of_url in canonical_ids
             ]
@@ -152,15 +163,30 @@ class ArticleRepository:
         now = datetime.now(UTC)
         session.execute(
             self._insert(Story)
-            .values([{"key": key, "article_count": 0, "outlet_count": 0, "updated_at": now} for key in sorted(keys)])
+            .values(
+                [
+                    {"key": key, "article_count": 0, "outlet_count": 0, "updated_at": now}
+                    for key in sorted(keys)
+                ]
+            )
             .on_conflict_do_nothing(index_elements=[Story.key])
         )
-        return {key: story_id for key, story_id in session.execute(select(Story.key, Story.id).where(Story.key.in_(keys)))}
+        return {
+            key: story_id
+            for key, story_id in session.execute(
+                select(Story.key, Story.id).where(Story.key.in_(keys))
+            )
+        }
 
     def _article_ids(self, session: Session, urls: list[str]) -> dict[str, int]:
         if not urls:
             return {}
-        return {url: article_id for url, article_id in session.execute(select(Article.url, Article.id).where(Article.url.in_(urls)))}
+        return {
+            url: article_id
+            for url, article_id in session.execute(
+                select(Article.url, Article.id).where(Article.url.in_(urls))
+            )
+        }
 
     def record_rejection(self, url: str, reason: str, detail: str, source: str | None) -> None:
         """Keep a refused input and why, so nothing is silently lost."""
@@ -197,10 +223,19 @@ class ArticleRepository:
             for row in session.execute(query.execution_options(yield_per=1000)):
                 url, text, text_hash, when, story_key, duplicate_of_url, method, similarity = row
                 yield StoredArticle(
-                    url, text, text_hash, _aware(when) if when else None, story_key, duplicate_of_url, method, similarity
+                    url,
+                    text,
+                    text_hash,
+                    _aware(when) if when else None,
+                    story_key,
+                    duplicate_of_url,
+                    method,
+                    similarity,
                 )
 
-    def story_summaries(self, since: datetime | None = None, limit: int | None = None) -> list[StorySummary]:
+    def story_summaries(
+        self, since: datetime | None = None, limit: int | None = None
+    ) -> list[StorySummary]:
         """Stories, most recently active first, with their articles and outlets."""
         query = select(Story).where(Story.article_count > 0)
         if since is not None:
@@ -214,7 +249,13 @@ class ArticleRepository:
             summaries = []
             for story in session.scalars(query):
                 rows = session.execute(
-                    select(Article.title, Article.site, Article.url, Article.published_at, Article.duplicate_of_id)
+                    select(
+                        Article.title,
+                        Article.site,
+                        Article.url,
+                        Article.published_at,
+                        Article.duplicate_of_id,
+                    )
                     .where(Article.story_id == story.id)
                     .order_by(Article.published_at.is_(None), Article.published_at, Article.id)
                 ).all()
@@ -277,7 +318,10 @@ class ArticleRepository:
             select(Article.title)
             .where(members, Article.title.is_not(None), Article.duplicate_of_id.is_(None))
             .order_by(
-                Article.published_at.is_(None), Article.published_at, Article.fetched_at, Article.url
+                Article.published_at.is_(None),
+                Article.published_at,
+                Article.fetched_at,
+                Article.url,
             )
             .limit(1)
         )
@@ -314,14 +358,18 @@ class ArticleRepository:
                 article.link_method = change.method
                 article.link_similarity = change.similarity
                 article.linked_at = datetime.now(UTC)
-                touched.update(value for value in (story_id, previous_story_id) if value is not None)
+                touched.update(
+                    value for value in (story_id, previous_story_id) if value is not None
+                )
             session.flush()
             for story_id in sorted(touched):
                 self._refresh_story(session, story_id)
         return pending
 
 
-def _article_values(record: ArticleRecord, story_id: int, duplicate_of_id: int | None) -> dict[str, Any]:
+def _article_values(
+    record: ArticleRecord, story_id: int, duplicate_of_id: int | None
+) -> dict[str, Any]:
     return {
         "url": record.url,
         "canonical_url": record.canonical_url,
@@ -329,6 +377,7 @@ def _article_values(record: ArticleRecord, story_id: int, duplicate_of_id: int |
         "title": record.title,
         "authors": list(record.authors),
         "published_at": record.published_at,
+        "published_day": record.published_day,
         "date_source": record.date_source,
         "modified_at": record.modified_at,
         "language": record.language,

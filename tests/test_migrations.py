@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from storage.migrate import current_revision, downgrade_schema, head_revision, upgrade_schema
 from storage.schema import metadata
-from storage.views import VIEWS
+from storage.views import VIEWS, create_views, drop_views
 from tests.conftest import run_scrapy
 
 
@@ -104,3 +104,46 @@ def test_crawl_refuses_an_old_schema_when_not_allowed_to_migrate(sqlite_url: str
     engine = create_engine(sqlite_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_migrated_views_match_the_current_definitions(database_url: str) -> None:
+    """A view changed in storage/views.py without a migration fails here."""
+    engine = create_engine(database_url)
+    upgrade_schema(engine)
+    expected = {f"expected_{name}": query for name, query in VIEWS.items()}
+    with engine.begin() as connection:
+        create_views(connection, expected)
+    inspector = inspect(engine)
+    migrated = {name: [c["name"] for c in inspector.get_columns(name)] for name in VIEWS}
+    current = {
+        name: [c["name"] for c in inspector.get_columns(f"expected_{name}")] for name in VIEWS
+    }
+    with engine.begin() as connection:
+        drop_views(connection, expected)
+    engine.dispose()
+    assert migrated == current
+
+
+def test_upgrade_keeps_rows_stored_under_the_first_revision(database_url: str) -> None:
+    engine = create_engine(database_url)
+    upgrade_schema(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO stories (key, title, article_count, outlet_count, updated_at) VALUES ('k', 'A story', 1, 1, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO articles (url, canonical_url, authors, text, text_hash, word_count, story_id, fetched_at) "
+                "SELECT 'https://news.example/a', 'https://news.example/a', '[]', 'Body', 'h', 1, id, CURRENT_TIMESTAMP FROM stories"
+            )
+        )
+    upgrade_schema(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT url, published_day, story_title FROM articles_clean")
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [("https://news.example/a", None, "A story")]

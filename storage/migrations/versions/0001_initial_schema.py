@@ -19,6 +19,37 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The analysts' views as this revision defines them (frozen: later revisions redefine them).
+VIEWS = {
+    "story_summary": """
+SELECT s.id AS story_id,
+       s.title AS title,
+       s.first_published_at AS first_published_at,
+       s.last_published_at AS last_published_at,
+       s.article_count AS articles,
+       s.outlet_count AS outlets
+FROM stories s
+WHERE s.article_count > 0
+""",
+    "articles_clean": """
+SELECT a.id AS id,
+       a.url AS url,
+       a.canonical_url AS canonical_url,
+       a.site AS site,
+       a.title AS title,
+       a.authors AS authors,
+       a.published_at AS published_at,
+       a.language AS language,
+       a.word_count AS word_count,
+       a.text AS text,
+       a.story_id AS story_id,
+       s.title AS story_title
+FROM articles a
+LEFT JOIN stories s ON s.id = a.story_id
+WHERE a.duplicate_of_id IS NULL
+""",
+}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -209,11 +240,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_article_revisions_url"), ["url"], unique=False)
 
-    create_views(op.get_bind())
+    create_views(op.get_bind(), VIEWS)
 
 
 def downgrade() -> None:
-    drop_views(op.get_bind())
+    drop_views(op.get_bind(), VIEWS)
     with op.batch_alter_table("article_revisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_article_revisions_url"))
         batch_op.drop_index(batch_op.f("ix_article_revisions_article_id"))
