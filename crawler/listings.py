@@ -114,7 +114,11 @@ def hardened_xml_parser() -> etree.XMLParser:
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """An aware UTC datetime from RFC 822 (RSS) or ISO 8601 (Atom, sitemaps) text."""
+    """An aware datetime from RFC 822 (RSS) or ISO 8601 (Atom, sitemaps) text.
+
+    It keeps the offset the text states (UTC when it states none), so the calendar day
+    the listing gives survives: 23:30 in New York stays that day, not the next day in UTC.
+    """
     if not value or not value.strip():
         return None
     text = value.strip()
@@ -128,7 +132,7 @@ def parse_date(value: str | None) -> datetime | None:
             return None
     if parsed is None:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def parse_feed(body: bytes, base_url: str) -> FeedDocument:

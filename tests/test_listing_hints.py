@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from crawler.items import ExtractedArticle
+from crawler.listings import parse_feed
 from pipelines.extraction.hints import apply_listing_hints
 
 FEED_HINTS = {
@@ -79,3 +80,14 @@ def test_a_stated_day_given_beside_a_utc_time_is_kept() -> None:
     filled = apply_listing_hints(article(), hints)
     assert filled.published_at == datetime(2024, 3, 6, 4, 30, tzinfo=UTC)
     assert (filled.published_day, filled.date_source) == (date(2024, 3, 5), "sitemap")
+
+
+def test_a_feed_date_late_in_its_own_day_keeps_that_day() -> None:
+    feed = parse_feed(
+        b"""<rss version="2.0"><channel><item><link>https://a.example/1</link>
+        <pubDate>Tue, 05 Mar 2024 23:30:00 -0500</pubDate></item></channel></rss>""",
+        "https://a.example/feed.xml",
+    )
+    filled = apply_listing_hints(article(), feed.articles[0].hints())
+    assert filled.published_at == datetime(2024, 3, 6, 4, 30, tzinfo=UTC)
+    assert filled.published_day == date(2024, 3, 5)

@@ -4,7 +4,7 @@ web spiders' callbacks fed with responses built from bytes."""
 from __future__ import annotations
 
 import gzip
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from scrapy import Request
@@ -276,12 +276,19 @@ def test_sitemap_index() -> None:
         ("Tue, 07 Jan 2025 09:30:00 GMT", datetime(2025, 1, 7, 9, 30, tzinfo=UTC)),
         ("2025-01-07T09:30:00.123Z", datetime(2025, 1, 7, 9, 30, 0, 123000, tzinfo=UTC)),
         ("2025-01-07", datetime(2025, 1, 7, tzinfo=UTC)),
+        ("2025-01-07T23:30:00-05:00", datetime(2025, 1, 8, 4, 30, tzinfo=UTC)),
         ("yesterday", None),
         ("", None),
     ],
 )
 def test_parse_date(text: str, expected: datetime | None) -> None:
     assert parse_date(text) == expected
+
+
+def test_feed_dates_keep_the_day_the_feed_states() -> None:
+    stated = parse_date("Tue, 07 Jan 2025 23:30:00 -0500")
+    assert stated is not None and stated.date() == date(2025, 1, 7)
+    assert stated.astimezone(UTC).date() == date(2025, 1, 8)
 
 
 @pytest.mark.parametrize(
