@@ -236,18 +236,18 @@ class GroupingStore:
                 chunk = urls[start : start + _CHUNK]
                 session.execute(delete(ArticleLink).where(ArticleLink.url.in_(chunk)))
                 session.execute(delete(ArticleLink).where(ArticleLink.other_url.in_(chunk)))
-            for start in range(0, len(signature_rows), _CHUNK):
-                rows = [values for _, values in signature_rows[start : start + _CHUNK]]
-                statement = dialect_insert(self.database, GroupingSignature).values(rows)
+            if signature_rows:
+                statement = dialect_insert(self.database, GroupingSignature)
+                columns = [name for name in signature_rows[0][1] if name != "url"]
                 session.execute(
                     statement.on_conflict_do_update(
                         index_elements=[GroupingSignature.url],
-                        set_={name: statement.excluded[name] for name in rows[0] if name != "url"},
-                    )
+                        set_={name: statement.excluded[name] for name in columns},
+                    ),
+                    [values for _, values in signature_rows],
                 )
-            for start in range(0, len(link_rows), _CHUNK):
-                rows = [values for _, values in link_rows[start : start + _CHUNK]]
-                statement = dialect_insert(self.database, ArticleLink).values(rows)
+            if link_rows:
+                statement = dialect_insert(self.database, ArticleLink)
                 session.execute(
                     statement.on_conflict_do_update(
                         index_elements=[ArticleLink.url, ArticleLink.other_url, ArticleLink.level],
@@ -255,7 +255,8 @@ class GroupingStore:
                             name: statement.excluded[name]
                             for name in ("method", "similarity", "decided_at")
                         },
-                    )
+                    ),
+                    [values for _, values in link_rows],
                 )
 
 
