@@ -67,5 +67,7 @@ class ArticleItem:
     read_error: str | None = None
     read_error_detail: str = ""
     hints: dict[str, Any] = field(default_factory=dict)
+    # Why a stored article was fetched again (e.g. "listing_changed"); None for a first fetch.
+    refetch_reason: str | None = None
     article: ExtractedArticle | None = None
     grouping: GroupingDecision | None = None

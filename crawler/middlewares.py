@@ -8,8 +8,8 @@
   Stats: `guard/refused`, `rejects/<reason>`.
 - `IncrementalCrawlMiddleware` sends feeds and sitemaps with the validators of their
   last response (conditional GET), skips article URLs already stored unless their
-  listing says they changed, keeps the old text as a revision when it re-fetches, and
-  remembers where each fetched URL was stored. A listing refused or cut off (its record
+  listing says they changed (marking the re-fetch, so storage keeps the old text as a
+  revision if it changed), and remembers where each fetched URL was stored. A listing refused or cut off (its record
   dropped by the pipelines) has its validators forgotten, so the next run reads it whole
   instead of hearing "not modified". Settings: `CRAWL_INCREMENTAL`,
   `DATABASE_URL`. Stats: `incremental/skipped`, `incremental/refetched`,
@@ -229,10 +229,6 @@ class IncrementalCrawlMiddleware:
             last_modified = _header(response, b"Last-Modified")
             if etag or last_modified:
                 self.state.keep_listing_validators(request.url, Validators(etag, last_modified))
-        elif role == "article" and request.meta.get(REFETCH) and 200 <= response.status < 300:
-            requested = request.meta.get(REQUESTED_URL, request.url)
-            if self.state.keep_revision(requested, "listing_changed"):
-                self.stats.inc_value("incremental/revisions")
         return response
 
     def item_scraped(self, item: Any, response: Response | None, spider: Spider) -> None:

@@ -24,7 +24,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler.items import ArticleItem
 from crawler.listings import ListedArticle
-from crawler.middlewares import CHANGED_AT, HINTS, REQUESTED_URL, ROLE
+from crawler.middlewares import CHANGED_AT, HINTS, REFETCH, REQUESTED_URL, ROLE
 from crawler.urls import canonicalize_url, is_amp_page, is_web_url, resolve_canonical
 
 logger = logging.getLogger(__name__)
@@ -153,4 +153,5 @@ class WebSpider(Spider):
             content_type=content_type.split(";", 1)[0].strip().lower() or None,
             declared_charset=charset.group(1) if charset else None,
             hints=dict(response.meta.get(HINTS) or {}),
+            refetch_reason="listing_changed" if response.meta.get(REFETCH) else None,
         )

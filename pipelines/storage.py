@@ -84,6 +84,7 @@ def article_record(item: ArticleItem) -> ArticleRecord:
         language=article.language,
         language_confidence=article.language_confidence,
         source=item.source,
+        refetch_reason=item.refetch_reason,
         duplicate_of_url=grouping.duplicate_of_url,
         link_method=grouping.method,
         link_similarity=grouping.duplicate_similarity if is_copy else grouping.story_similarity,
@@ -172,7 +173,8 @@ class StoragePipeline:
             return True
         try:
             if self.pending_articles:
-                self.repository.upsert_articles(self.pending_articles)
+                written = self.repository.upsert_articles(self.pending_articles)
+                self.stats.inc_value("storage/revisions", written.revisions)
             if self.pending_rejections:
                 self.repository.record_rejections(self.pending_rejections)
         except DBAPIError as error:

@@ -5,8 +5,8 @@ Tables:
   sent, for the next run's conditional GET.
 - `crawled_pages`: per requested (canonical) article URL, the URL it was stored under
   and the listing's `lastmod`/`updated` when it was last fetched.
-- `article_revisions`: the text an article had before a changed listing made newsfold
-  fetch it again.
+- `article_revisions`: the text an article had before a newer fetch replaced it with a
+  different one (written by `storage.repository` when it upserts).
 """
 
 from __future__ import annotations
@@ -125,29 +125,6 @@ class CrawlStateRepository:
             "fetched_at": datetime.now(UTC),
         }
         self._upsert(CrawledPage, values, CrawledPage.url)
-
-    def keep_revision(self, url: str, reason: str) -> bool:
-        """Copy the stored text of the article at `url` into `article_revisions`.
-
-        Returns False when no article is stored under `url` (or as its canonical URL).
-        """
-        with self.database.sessions.begin() as session:
-            article = _find_article(session, url, session.get(CrawledPage, url))
-            if article is None:
-                return False
-            session.add(
-                ArticleRevision(
-                    article_id=article.id,
-                    url=article.url,
-                    title=article.title,
-                    text=article.text,
-                    text_hash=article.text_hash,
-                    fetched_at=article.fetched_at,
-                    superseded_at=datetime.now(UTC),
-                    reason=reason,
-                )
-            )
-            return True
 
     def _upsert(self, table: type[Base], values: Mapping[str, object], key: Mapped[str]) -> None:
         dialect = self.database.engine.dialect.name

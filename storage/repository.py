@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from storage.crawl_state import ArticleRevision
 from storage.database import Database
 from storage.dialect_insert import dialect_insert
 from storage.grouping_store import StoredDecision
@@ -41,6 +42,16 @@ class ArticleRecord:
     duplicate_of_url: str | None = None
     link_method: str | None = None
     link_similarity: float | None = None
+    # Why the article was fetched again, kept with its earlier text if that changed.
+    refetch_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What a batch upsert wrote: each URL's article id, and earlier texts kept as revisions."""
+
+    article_ids: dict[str, int]
+    revisions: int
 
 
 @dataclass(frozen=True)
@@ -99,22 +110,24 @@ class ArticleRepository:
 
     def upsert_article(self, record: ArticleRecord) -> int:
         """Insert or update (by URL) one article and bring its stories up to date."""
-        return self.upsert_articles([record])[record.url]
+        return self.upsert_articles([record]).article_ids[record.url]
 
-    def upsert_articles(self, records: Sequence[ArticleRecord]) -> dict[str, int]:
+    def upsert_articles(self, records: Sequence[ArticleRecord]) -> UpsertResult:
         """Insert or update (by URL) a batch of articles in one transaction.
 
         A URL repeated in the batch is written once, with its last record (PostgreSQL
         refuses an upsert that hits one key twice). Copies may point at canonicals of the
-        same batch. Every story the batch touches is brought up to date.
+        same batch. Every story the batch touches is brought up to date. A stored article
+        whose text changes keeps its earlier text in `article_revisions`.
 
         Returns:
-            The article id of each URL written.
+            The article id of each URL written, and how many earlier texts were kept.
         """
         merged = {record.url: record for record in records}
         if not merged:
-            return {}
+            return UpsertResult({}, 0)
         with self.database.sessions.begin() as session:
+            revisions = self._keep_changed_texts(session, merged)
             story_ids = self._ensure_stories(
                 session, {record.story_key for record in merged.values()}
             )
@@ -156,7 +169,37 @@ class ArticleRepository:
                 )
             for story_id in sorted(previous_story_ids | set(story_ids.values())):
                 self._refresh_story(session, story_id)
-            return article_ids
+            return UpsertResult(article_ids, revisions)
+
+    @staticmethod
+    def _keep_changed_texts(session: Session, records: dict[str, ArticleRecord]) -> int:
+        """Copy into `article_revisions` the stored texts that `records` replace with others."""
+        stored = session.execute(
+            select(Article.id, Article.url, Article.text_hash).where(Article.url.in_(list(records)))
+        ).all()
+        changed = [
+            article_id
+            for article_id, url, text_hash in stored
+            if text_hash != records[url].text_hash
+        ]
+        if not changed:
+            return 0
+        now = datetime.now(UTC)
+        for article in session.scalars(select(Article).where(Article.id.in_(changed))):
+            session.add(
+                ArticleRevision(
+                    article_id=article.id,
+                    url=article.url,
+                    title=article.title,
+                    text=article.text,
+                    text_hash=article.text_hash,
+                    fetched_at=article.fetched_at,
+                    superseded_at=now,
+                    reason=records[article.url].refetch_reason or "text_changed",
+                )
+            )
+        session.flush()
+        return len(changed)
 
     def _ensure_stories(self, session: Session, keys: set[str]) -> dict[str, int]:
         """The id of each story key, creating the stories that do not exist yet."""

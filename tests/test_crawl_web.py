@@ -177,16 +177,23 @@ def test_sitemap_from_robots_and_lastmod_refetch_keeps_a_revision(
     run_crawl("sitemap", f"url={news_site.url('/robots.txt')}")
     assert not [path for path in news_site.paths() if path.startswith("/news/")]
 
-    serve_sitemaps(news_site, {"0014": "2025-01-06T10:00:00Z", "0074": "2025-02-01T08:30:00Z"})
+    # The listing says 0014 changed on the 7th (its text did not) and 0074 on 1 February
+    # (every paragraph gained a sentence): both are fetched again, one revision is kept.
+    serve_sitemaps(news_site, {"0014": "2025-01-07T10:00:00Z", "0074": "2025-02-01T08:30:00Z"})
+    updated = wcxb_page("0074")[0].replace(b"</p>", b" Updated with new details.</p>")
+    news_site.add("/news/0074.html", updated)
     news_site.forget_requests()
     run_crawl("sitemap", f"url={news_site.url('/robots.txt')}")
 
-    assert [path for path in news_site.paths() if path.startswith("/news/")] == ["/news/0074.html"]
+    refetched = sorted(path for path in news_site.paths() if path.startswith("/news/"))
+    assert refetched == ["/news/0014.html", "/news/0074.html"]
     revisions = rows(tmp_path, "SELECT url, reason, length(text) FROM article_revisions")
     assert len(revisions) == 1
     assert revisions[0][0] == news_site.url("/news/0074.html")
     assert revisions[0][1] == "listing_changed"
     assert int(str(revisions[0][2])) > 0
+    stored = rows(tmp_path, "SELECT text FROM articles WHERE url LIKE '%0074%'")
+    assert "Updated with new details." in str(stored[0][0])
     assert len(article_paths(news_site, tmp_path)) == len(SITEMAP_PAGES)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from storage.crawl_state import ArticleRevision
 from storage.database import Database, mask_password
 from storage.models import Article, Reject, Story
 from storage.repository import ArticleRecord, ArticleRepository
@@ -47,6 +48,33 @@ def test_upsert_by_url_updates_in_place(database_url: str) -> None:
     database.dispose()
     assert first_id == second_id
     assert titles == ["New"]
+
+
+def test_a_changed_text_keeps_the_earlier_one_as_a_revision(database_url: str) -> None:
+    database = Database(database_url)
+    database.create_schema()
+    repository = ArticleRepository(database)
+    url = "https://a.example/1"
+    first = record(url, url, text="First version.", text_hash="1" * 64)
+    assert repository.upsert_articles([first]).revisions == 0
+    assert repository.upsert_articles([first]).revisions == 0  # same text: nothing to keep
+    edited = record(url, url, text="Second version.", text_hash="2" * 64)
+    assert repository.upsert_articles([edited]).revisions == 1
+    relisted = record(
+        url, url, text="Third version.", text_hash="3" * 64, refetch_reason="listing_changed"
+    )
+    assert repository.upsert_articles([relisted]).revisions == 1
+    with database.sessions() as session:
+        kept = session.execute(
+            select(ArticleRevision.text, ArticleRevision.reason).order_by(ArticleRevision.id)
+        ).all()
+        current = session.scalars(select(Article.text)).all()
+    database.dispose()
+    assert [tuple(row) for row in kept] == [
+        ("First version.", "text_changed"),
+        ("Second version.", "listing_changed"),
+    ]
+    assert current == ["Third version."]
 
 
 def test_story_counts_dates_and_title_follow_its_articles(database_url: str) -> None:
