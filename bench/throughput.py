@@ -9,7 +9,7 @@ Builds a WARC of at least `--pages` HTML responses from ../shared/data/wcxb-dev-
    process: pages/s.
 Prints both rates and their ratio.
 
-Usage: .venv/bin/python bench/throughput.py [--pages 1000] [--workers N]
+Usage: .venv/bin/python bench/throughput.py [--pages 1000] [--workers N] [--set NAME=VALUE]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,31 +65,46 @@ def write_warc(path: Path, pages: list[bytes], count: int) -> None:
             writer.write_record(record)
 
 
-def tree_rss_mib(root_pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, parent = int(entry), int(fields[1])
-        children.setdefault(parent, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total / 2**20
+@dataclass
+class TreeUsage:
+    """Peak resident memory of a process tree, and the CPU time each of its processes used."""
+
+    peak_rss_mib: float = 0.0
+    peak_root_rss_mib: float = 0.0
+    cpu_seconds: dict[int, float] = field(default_factory=dict)
+
+    def sample(self, root_pid: int) -> None:
+        """Read /proc once: add the tree's current RSS, keep each process's latest CPU time."""
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, parent = int(entry), int(fields[1])
+            children.setdefault(parent, []).append(pid)
+            rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total, stack = 0, [root_pid]
+        while stack:
+            pid = stack.pop()
+            total += rss.get(pid, 0)
+            self.cpu_seconds[pid] = max(cpu.get(pid, 0.0), self.cpu_seconds.get(pid, 0.0))
+            stack.extend(children.get(pid, []))
+        self.peak_rss_mib = max(self.peak_rss_mib, total / 2**20)
+        self.peak_root_rss_mib = max(self.peak_root_rss_mib, rss.get(root_pid, 0) / 2**20)
 
 
-def run_newsfold(warc: Path, database: Path, workers: int | None) -> tuple[float, float, str]:
-    """Seconds, peak tree RSS (MiB) and the log of `scrapy crawl warc`."""
+def run_newsfold(
+    warc: Path, database: Path, workers: int | None, settings: list[str]
+) -> tuple[float, TreeUsage, int, str]:
+    """Seconds, memory and CPU of the process tree, its root's pid, and the log of
+    `scrapy crawl warc`."""
     command = [
         sys.executable,
         "-m",
@@ -102,6 +118,8 @@ def run_newsfold(warc: Path, database: Path, workers: int | None) -> tuple[float
     ]
     if workers is not None:
         command += ["-s", f"EXTRACTION_WORKERS={workers}"]
+    for setting in settings:
+        command += ["-s", setting]
     began = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -111,30 +129,31 @@ def run_newsfold(warc: Path, database: Path, workers: int | None) -> tuple[float
         stderr=subprocess.PIPE,
         text=True,
     )
-    peak = 0.0
+    usage = TreeUsage()
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(process.stderr or []), daemon=True)
     reader.start()
     while process.poll() is None:
-        peak = max(peak, tree_rss_mib(process.pid))
+        usage.sample(process.pid)
         time.sleep(0.2)
     reader.join()
     seconds = time.perf_counter() - began
     if process.returncode != 0:
         sys.exit("".join(log[-40:]))
-    return seconds, peak, "".join(log)
+    return seconds, usage, process.pid, "".join(log)
 
 
-def run_trafilatura(pages: list[bytes], count: int) -> float:
-    """Seconds plain trafilatura takes for the same `count` pages in one process."""
-    began = time.perf_counter()
+def run_trafilatura(pages: list[bytes], count: int) -> tuple[float, float]:
+    """Seconds and CPU seconds plain trafilatura takes for the same `count` pages in one
+    process."""
+    began, began_cpu = time.perf_counter(), time.process_time()
     for number in range(count):
         trafilatura.bare_extraction(
             pages[number % len(pages)].decode("utf-8", errors="replace"),
             url=f"https://bench{number % 40}.example/news/{number}.html",
             with_metadata=True,
         )
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.process_time() - began_cpu
 
 
 def main() -> None:
@@ -142,6 +161,13 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument(
         "--workers", type=int, default=None, help="EXTRACTION_WORKERS (default: the setting)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another Scrapy setting for the crawl (repeatable)",
     )
     arguments = parser.parse_args()
     pages = load_pages()
@@ -151,7 +177,9 @@ def main() -> None:
         print(
             f"WARC: {arguments.pages} pages, {warc.stat().st_size / 2**20:.1f} MiB; {os.cpu_count()} cores"
         )
-        seconds, peak, log = run_newsfold(warc, Path(folder) / "bench.db", arguments.workers)
+        seconds, usage, root, log = run_newsfold(
+            warc, Path(folder) / "bench.db", arguments.workers, arguments.set
+        )
         stored = next(
             (line.split(":")[1].strip() for line in log.splitlines() if "articles stored:" in line),
             "?",
@@ -159,14 +187,31 @@ def main() -> None:
         newsfold_rate = arguments.pages / seconds
         print(
             f"newsfold (scrapy crawl warc, end to end): {seconds:6.1f} s  {newsfold_rate:6.1f} pages/s  "
-            f"stored {stored}  peak RSS {peak:.0f} MiB"
+            f"stored {stored}  peak RSS {usage.peak_rss_mib:.0f} MiB "
+            f"(Scrapy process {usage.peak_root_rss_mib:.0f} MiB)"
         )
-        trafilatura_seconds = run_trafilatura(pages, arguments.pages)
+        scrapy_cpu = usage.cpu_seconds.get(root, 0.0)
+        workers_cpu = sum(usage.cpu_seconds.values()) - scrapy_cpu
+        per_page = 1000 / arguments.pages
+        print(
+            f"  CPU: Scrapy process {scrapy_cpu * per_page:5.1f} ms/page, "
+            f"other processes (extraction workers) {workers_cpu * per_page:5.1f} ms/page"
+        )
+        trafilatura_seconds, trafilatura_cpu = run_trafilatura(pages, arguments.pages)
         trafilatura_rate = arguments.pages / trafilatura_seconds
         print(
-            f"trafilatura bare_extraction, one process: {trafilatura_seconds:6.1f} s  {trafilatura_rate:6.1f} pages/s"
+            f"trafilatura bare_extraction, one process: {trafilatura_seconds:6.1f} s  "
+            f"{trafilatura_rate:6.1f} pages/s  CPU {trafilatura_cpu * per_page:5.1f} ms/page"
         )
         print(f"ratio newsfold / trafilatura: {newsfold_rate / trafilatura_rate:.2f}x")
+        total_cpu = scrapy_cpu + workers_cpu
+        cores = os.cpu_count() or 1
+        # CPU-bound ceiling: all cores busy, or the one Scrapy process saturated.
+        ceiling = min(cores * trafilatura_cpu / total_cpu, trafilatura_cpu / max(scrapy_cpu, 1e-9))
+        print(
+            f"CPU per page newsfold / trafilatura: {total_cpu / trafilatura_cpu:.2f} "
+            f"(rate ratio on {cores} idle cores at most {ceiling:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

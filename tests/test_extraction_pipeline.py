@@ -17,8 +17,10 @@ from pipelines.extraction.article import (
 )
 from pipelines.extraction.body import (
     Block,
+    covers_little,
     cut_trailing_sections,
     more_complete,
+    page_words,
     prefer_json_ld_body,
 )
 from pipelines.extraction.language import LanguageDetector
@@ -137,3 +139,42 @@ def test_json_ld_body_replaces_only_a_wrong_region() -> None:
     assert [block.text for block in prefer_json_ld_body(wrong, body)] == STORY * 3
     right = blocks(*STORY * 3)
     assert prefer_json_ld_body(right, body) == right
+
+
+TEASER_PAGE = """<html><head><script>var words = "one two three four five six";</script>
+<style>p { color: red }</style></head><body><p>Lead paragraph of the story here.</p>
+<script>track("a b c d e f g h i j k l m n o p q r s t u v w x y z");</script>
+<div>More of the story follows in these twelve further words of the body text.</div>
+</body></html>"""
+
+
+def test_page_words_count_what_a_reader_sees() -> None:
+    from lxml import html
+
+    tree = html.document_fromstring(TEASER_PAGE)
+    assert page_words(tree) == 6 + 14
+
+
+@pytest.mark.parametrize(
+    ("kept", "share", "expected"),
+    [
+        ("Lead paragraph of the story here.", 0.5, True),
+        ("Lead paragraph of the story here.", 0.25, False),
+    ],
+)
+def test_second_pass_only_when_the_first_covers_little(
+    kept: str, share: float, expected: bool
+) -> None:
+    from lxml import html
+
+    tree = html.document_fromstring(TEASER_PAGE)
+    assert covers_little([Block("p", kept)], tree, share) is expected
+
+
+def test_second_pass_share_is_read_and_checked() -> None:
+    crawler = get_crawler(settings_dict={"EXTRACTION_SECOND_PASS_BELOW": 0.5})
+    assert ExtractionPipeline.from_crawler(crawler).options.second_pass_below == 0.5
+    with pytest.raises(ValueError, match="EXTRACTION_SECOND_PASS_BELOW"):
+        ExtractionPipeline.from_crawler(
+            get_crawler(settings_dict={"EXTRACTION_SECOND_PASS_BELOW": 1.5})
+        )

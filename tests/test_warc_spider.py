@@ -186,3 +186,31 @@ def test_warc_crawl_stores_html_captures_and_records_the_cut_one(
     assert ".warc.gz#offset=" in str(rejects[0][0])
     assert "'warc/skipped/revisit': 1" in result.stderr
     assert "'warc/truncated': 1" in result.stderr
+
+
+def test_warc_crawl_with_one_item_in_flight_stores_every_capture(
+    run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
+    """Reading waits for the pipelines (CONCURRENT_ITEMS=1) yet never stalls the crawl."""
+    archive = tmp_path / "many.warc.gz"
+    with archive.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        for n, topic in enumerate(("Harbour", "Railway", "Library", "Stadium", "Ferry")):
+            writer.write_record(
+                response_record(
+                    writer,
+                    f"https://news.example/{topic.lower()}",
+                    article_html(topic),
+                    "text/html",
+                    f"2025-01-0{n + 1}T10:00:00Z",
+                )
+            )
+
+    result = run_crawl(
+        "warc", f"path={archive}", settings={"CONCURRENT_ITEMS": "1", "EXTRACTION_WORKERS": "2"}
+    )
+
+    with sqlite3.connect(tmp_path / "crawl.db") as connection:
+        stored = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert stored == 5
+    assert "'warc/captures': 5" in result.stderr

@@ -6,9 +6,10 @@ and capture date (`observed_at`); request, metadata, revisit, non-HTML and non-2
 records are skipped and counted. A cut-off or oversized record still becomes an item
 carrying the read error, so it is recorded in `rejects` (a record cut off before its
 target URI is recorded under the archive's file URI with `#offset=N`). Records are streamed one by
-one: memory does not grow with the archive.
+one, and reading pauses while `CONCURRENT_ITEMS` items are still in the item pipelines:
+memory does not grow with the archive.
 
-Settings: `DOWNLOAD_MAXSIZE`.
+Settings: `DOWNLOAD_MAXSIZE`, `CONCURRENT_ITEMS`.
 Stats: `warc/files`, `warc/captures`, `warc/skipped/<kind>`, `warc/truncated`,
 `warc/unreadable`.
 """
@@ -21,10 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from scrapy import Spider
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
+from crawler.backpressure import ItemsInFlight
 from crawler.items import ArticleItem
 from crawler.urls import canonicalize_url
 from crawler.warcfiles import (
@@ -43,12 +45,13 @@ class WarcSpider(Spider):
     """Reads article captures out of WARC files."""
 
     name = "warc"
-    custom_settings = {"ROBOTSTXT_OBEY": False}  # noqa: RUF012  (Scrapy's own declaration)
+    custom_settings = {"ROBOTSTXT_OBEY": False}
 
     def __init__(self, path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.root = self.check_arguments(path=path)
         self.max_bytes = 10 * 1024 * 1024
+        self.in_flight = ItemsInFlight(100)
 
     @classmethod
     def check_arguments(cls, path: str | None = None, **_other: Any) -> Path:
@@ -64,6 +67,9 @@ class WarcSpider(Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE") or 2**62
+        spider.in_flight = ItemsInFlight(crawler.settings.getint("CONCURRENT_ITEMS"))
+        for item_end in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider.in_flight.item_left, signal=item_end)
         return spider
 
     async def start(self) -> AsyncIterator[ArticleItem]:
@@ -76,7 +82,9 @@ class WarcSpider(Spider):
                     for record in iter_captures(stream, self.max_bytes, archive.stat().st_size):
                         if isinstance(record, SkippedRecord):
                             stats.inc_value(f"warc/skipped/{record.kind}")
-                        elif isinstance(record, TruncatedTail):
+                            continue
+                        await self.in_flight.wait_for_room()
+                        if isinstance(record, TruncatedTail):
                             yield self.truncated_tail_item(archive, record)
                         else:
                             yield self.capture_item(record)

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from html import unescape
 from typing import Literal
 
 import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.core import determine_returnstring
+from trafilatura.metadata import Document, extract_metadata
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
 
 from crawler.items import ExtractedArticle
 from pipelines.extraction.body import (
     blocks_from_xml,
+    covers_little,
     cut_trailing_sections,
     drop_headline,
     more_complete,
@@ -26,7 +31,7 @@ from pipelines.extraction.body import (
 from pipelines.extraction.boilerplate import CleanedText, clean_paragraphs, split_paragraphs
 from pipelines.extraction.decoding import UndecodableContent, decode_text, looks_binary
 from pipelines.extraction.language import LanguageDetector
-from pipelines.extraction.metadata import PageMetadata, page_metadata, parse_html
+from pipelines.extraction.metadata import PageMetadata, page_metadata
 from pipelines.extraction.reconcile import (
     choose_authors,
     choose_modified,
@@ -60,8 +65,10 @@ class ExtractionOptions:
     """How to extract; built once from settings."""
 
     mode: ExtractionMode = "recall"
-    # A second trafilatura pass whose output wins when it is a longer near-superset.
+    # A second trafilatura pass whose output wins when it is a longer near-superset...
     second_mode: ExtractionMode | None = "balanced"
+    # ...run only when the first pass holds less than this share of the page's words.
+    second_pass_below: float = 0.3
     include_tables: bool = True
     min_words: int = 40
     use_json_ld_body: bool = True
@@ -120,15 +127,22 @@ def _from_plain_text(
 def _from_html(
     html: str, url: str, options: ExtractionOptions, languages: LanguageDetector
 ) -> ExtractedArticle:
-    tree = parse_html(html)
+    # One parse serves every reader: our metadata, trafilatura's, and its extraction
+    # passes (trafilatura works on its own copy of the tree).
+    tree = load_html(html)
     meta = page_metadata(tree) if tree is not None else PageMetadata()
     web_url = url if url.startswith("http") else None
-    xml = _trafilatura_xml(html, web_url, options.mode, options, with_metadata=True)
-    root = _doc_attributes(xml)
-    title = choose_title(meta, root.get("title"), web_url or "")
-    blocks = drop_headline(blocks_from_xml(xml), title)
-    if options.second_mode is not None:
-        second = _trafilatura_xml(html, web_url, options.second_mode, options, with_metadata=False)
+    found = _extractor_metadata(tree, web_url)
+    title = choose_title(meta, found.title, web_url or "")
+    blocks = drop_headline(
+        blocks_from_xml(_trafilatura_xml(tree, web_url, options.mode, options)), title
+    )
+    if (
+        options.second_mode is not None
+        and tree is not None
+        and covers_little(blocks, tree, options.second_pass_below)
+    ):
+        second = _trafilatura_xml(tree, web_url, options.second_mode, options)
         blocks = more_complete(blocks, drop_headline(blocks_from_xml(second), title))
     if options.use_json_ld_body:
         blocks = prefer_json_ld_body(blocks, meta.article_body)
@@ -136,15 +150,14 @@ def _from_html(
     if not blocks:
         raise ExtractionRejected("no_article_body", "trafilatura found no main text")
     cleaned = clean_paragraphs([block.text for block in blocks])
-    site = meta.site_name or root.get("sitename") or cleaned.site
-    extractor_authors = [name for name in (root.get("author") or "").split(";") if name.strip()]
-    cleaned.authors = choose_authors(meta, extractor_authors + cleaned.authors, site)
+    site = meta.site_name or found.site_name or cleaned.site
+    cleaned.authors = choose_authors(meta, found.authors + cleaned.authors, site)
     cleaned.title = title
     cleaned.site = site
-    published = choose_published(meta, web_url or "", cleaned.published_at, root.get("date"))
+    published = choose_published(meta, web_url or "", cleaned.published_at, found.date)
     cleaned.published_at = published.when if published else None
     cleaned.modified_at = choose_modified(meta) or cleaned.modified_at
-    canonical = root.get("url") if (root.get("url") or "").startswith("http") else url
+    canonical = found.url if (found.url or "").startswith("http") else url
     _reject_non_article(cleaned, [title or "", meta.html_title or "", *meta.h1[:1]])
     return _finish(
         cleaned,
@@ -157,35 +170,58 @@ def _from_html(
     )
 
 
-def _trafilatura_xml(
-    html: str,
-    url: str | None,
-    mode: ExtractionMode,
-    options: ExtractionOptions,
-    with_metadata: bool,
-) -> str | None:
-    """trafilatura's XML output (paragraphs, headings, lists, tables, metadata) for `mode`."""
-    return trafilatura.extract(
-        html,
-        url=url,
-        output_format="xml",
-        with_metadata=with_metadata,
-        include_comments=False,
-        include_tables=options.include_tables,
-        favor_precision=mode == "precision",
-        favor_recall=mode == "recall",
-        deduplicate=False,
+@dataclass(frozen=True)
+class ExtractorMetadata:
+    """What trafilatura (and htmldate, for the date) read from a page: fallbacks for ours."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    site_name: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+def _extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMetadata:
+    """trafilatura's metadata of the page `tree` (it reads a copy; the tree is unchanged)."""
+    if tree is None:
+        return ExtractorMetadata()
+    # Extensive date search, as trafilatura's own extraction runs it: it finds dates
+    # written in the text (the fallback when the markup states none).
+    document = extract_metadata(tree, url, None, True)
+    return ExtractorMetadata(
+        title=document.title,
+        authors=[name for name in (document.author or "").split(";") if name.strip()],
+        site_name=document.sitename,
+        date=document.date,
+        url=document.url,
     )
 
 
-def _doc_attributes(xml: str | None) -> dict[str, str]:
-    """The metadata attributes trafilatura puts on its `<doc>` root."""
-    if not xml:
-        return {}
-    match = re.match(r"\s*<doc\b([^>]*)>", xml)
-    if match is None:
-        return {}
-    return {key: unescape(value) for key, value in re.findall(r'(\w+)="([^"]*)"', match.group(1))}
+def _trafilatura_xml(
+    tree: HtmlElement | None,
+    url: str | None,
+    mode: ExtractionMode,
+    options: ExtractionOptions,
+) -> str | None:
+    """trafilatura's XML output (paragraphs, headings, lists, tables) for `mode`.
+
+    What `trafilatura.extract` returns, without the content fingerprint it would
+    compute for the output and we never read.
+    """
+    if tree is None:
+        return None
+    extractor = Extractor(
+        output_format="xml",
+        comments=False,
+        tables=options.include_tables,
+        precision=mode == "precision",
+        recall=mode == "recall",
+        url=url,
+    )
+    document = trafilatura.bare_extraction(tree, options=extractor)
+    if not isinstance(document, Document):
+        return None
+    return determine_returnstring(document, extractor)
 
 
 def _reject_non_article(cleaned: CleanedText, titles: list[str]) -> None:

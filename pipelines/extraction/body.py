@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from lxml import etree
+from lxml.etree import _Element
 
 _BLOCK_TAGS = frozenset({"p", "head", "item", "cell", "quote", "code"})
 _WORD = re.compile(r"\w+")
@@ -119,6 +120,22 @@ def more_complete(primary: list[Block], alternative: list[Block]) -> list[Block]
         return alternative
     covered = held & _shingles(" ".join(block.text for block in alternative))
     return alternative if len(covered) / len(held) >= _SUPERSET_MIN_COVERAGE else primary
+
+
+def page_words(tree: _Element) -> int:
+    """Words of the text a reader sees on the page `tree` (scripts and styles left out)."""
+    body = tree.find("body")
+    if body is None:
+        return 0
+    words = len(" ".join(body.itertext()).split())
+    return words - sum(len((code.text or "").split()) for code in body.iter("script", "style"))
+
+
+def covers_little(blocks: list[Block], tree: _Element, share: float) -> bool:
+    """True when `blocks` hold less than `share` of the page's words: the extraction
+    probably kept one part of a longer article (a teaser, a first section)."""
+    extracted = sum(len(block.text.split()) for block in blocks)
+    return extracted < share * page_words(tree)
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:

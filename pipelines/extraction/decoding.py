@@ -38,6 +38,8 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
 _SNIFF_BYTES = 64 * 1024
+# Control characters that text never holds (tab, newlines, form feed excepted).
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 _MAX_REPLACEMENT_SHARE = 0.001
 
 
@@ -63,7 +65,7 @@ def looks_binary(data: bytes) -> bool:
         return False
     if not head:
         return False
-    control = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return control / len(head) > 0.05
 
 

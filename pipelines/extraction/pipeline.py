@@ -7,7 +7,9 @@ as `extraction_timeout`). Items still leave the pipeline in the order they enter
 so grouping and storage see the same sequence as with in-process extraction.
 
 Settings: `EXTRACTION_MODE` ("balanced", "precision", "recall"),
-`EXTRACTION_SECOND_MODE` (one of those, or "" for a single pass), `EXTRACTION_INCLUDE_TABLES`,
+`EXTRACTION_SECOND_MODE` (one of those, or "" for a single pass),
+`EXTRACTION_SECOND_PASS_BELOW` (the share of the page's words under which it runs),
+`EXTRACTION_INCLUDE_TABLES`,
 `EXTRACTION_MIN_WORDS`, `EXTRACTION_USE_JSON_LD_BODY`, `EXTRACTION_WORKERS` (None: one per core; 0: in the Scrapy process), `EXTRACTION_TIMEOUT`.
 Stats: `extraction/extracted`, `extraction/rejected/<reason>`, `extraction/workers_replaced`.
 """
@@ -45,6 +47,7 @@ def extraction_options_from_settings(
     min_words: int,
     use_json_ld_body: bool = True,
     second_mode: str = "",
+    second_pass_below: float = 0.3,
 ) -> ExtractionOptions:
     """Validated `ExtractionOptions`; raises ValueError naming the bad setting."""
     allowed = get_args(ExtractionMode)
@@ -54,6 +57,10 @@ def extraction_options_from_settings(
         raise ValueError(
             f"EXTRACTION_SECOND_MODE must be empty or one of {', '.join(allowed)}, not {second_mode!r}"
         )
+    if not 0.0 <= second_pass_below <= 1.0:
+        raise ValueError(
+            f"EXTRACTION_SECOND_PASS_BELOW must be between 0 and 1, not {second_pass_below}"
+        )
     if min_words < 1:
         raise ValueError(f"EXTRACTION_MIN_WORDS must be at least 1, not {min_words}")
     return ExtractionOptions(
@@ -62,6 +69,7 @@ def extraction_options_from_settings(
         min_words=min_words,
         use_json_ld_body=use_json_ld_body,
         second_mode=second_mode or None,  # type: ignore[arg-type]
+        second_pass_below=second_pass_below,
     )
 
 
@@ -69,7 +77,9 @@ def worker_count_from_setting(value: Any) -> int:
     """`EXTRACTION_WORKERS` as a number: None means one worker per core."""
     workers = (os.cpu_count() or 1) if value is None or value == "" else int(value)
     if workers < 0:
-        raise ValueError(f"EXTRACTION_WORKERS must be 0 or more (or None for one per core), not {value!r}")
+        raise ValueError(
+            f"EXTRACTION_WORKERS must be 0 or more (or None for one per core), not {value!r}"
+        )
     return workers
 
 
@@ -100,6 +110,7 @@ class ExtractionPipeline:
             settings.getint("EXTRACTION_MIN_WORDS", 40),
             settings.getbool("EXTRACTION_USE_JSON_LD_BODY", True),
             settings.get("EXTRACTION_SECOND_MODE", "balanced"),
+            settings.getfloat("EXTRACTION_SECOND_PASS_BELOW", 0.3),
         )
         timeout = settings.getfloat("EXTRACTION_TIMEOUT", 30.0)
         if timeout <= 0:
@@ -139,7 +150,9 @@ class ExtractionPipeline:
         self.stats.inc_value("extraction/extracted")
         return item
 
-    async def _extract_in_pool(self, item: ArticleItem, document: RawDocument, pool: ExtractionPool) -> ArticleItem:
+    async def _extract_in_pool(
+        self, item: ArticleItem, document: RawDocument, pool: ExtractionPool
+    ) -> ArticleItem:
         ticket = self.release.ticket()
         try:
             item.article = apply_listing_hints(await pool.extract(document), item.hints)
