@@ -111,6 +111,12 @@ class RefusedResponse(IgnoreRequest):
         self.detail = detail
 
 
+# Reasons of requests that got no response at all (counted per site as download failures).
+NO_RESPONSE_REASONS = frozenset(
+    {"download_timeout", "dns_failure", "connection_failed", "connection_lost", "download_failed"}
+)
+
+
 def download_failure_reason(exception: BaseException) -> str | None:
     """The rejects-table reason for a failed download, or None when it is not ours to record."""
     if isinstance(exception, RefusedResponse):

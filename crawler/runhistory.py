@@ -32,6 +32,7 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.guards import NO_RESPONSE_REASONS
 from crawler.sourcehealth import LOCAL_SITE, SiteTally, site_of
 from pipelines.database_settings import database_url_from_settings
 from storage.database import Database
@@ -212,7 +213,8 @@ class RunHistoryRecorder:
         if site == LOCAL_SITE:
             self.tally.add(site, "fetched")
         if isinstance(exception, DropItem):
-            self.tally.add(site, "extraction_failures")
+            no_response = getattr(item, "read_error", None) in NO_RESPONSE_REASONS
+            self.tally.add(site, "download_failures" if no_response else "extraction_failures")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         finished_at = datetime.now(UTC)

@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 from storage.run_history import SiteCounts, SiteRun
 
 LOCAL_SITE = "local"
-_COUNTS = ("fetched", "stored", "extraction_failures", "http_errors", "robots_blocked")
+_COUNTS = (
+    "fetched",
+    "stored",
+    "extraction_failures",
+    "http_errors",
+    "robots_blocked",
+    "download_failures",
+)
 
 
 def site_of(url: str) -> str:
@@ -86,9 +93,10 @@ class SiteAssessment:
 
 
 def error_rate(run: SiteRun) -> float:
-    """Share of the site's outcomes that were errors: HTTP errors and extraction failures."""
-    attempts = run.fetched + run.http_errors
-    failures = run.http_errors + run.extraction_failures
+    """Share of the site's outcomes that were errors: HTTP errors, extraction failures and
+    requests that got no response at all."""
+    attempts = run.fetched + run.http_errors + run.download_failures
+    failures = run.http_errors + run.extraction_failures + run.download_failures
     return min(1.0, failures / attempts) if attempts else 0.0
 
 

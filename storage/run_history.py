@@ -86,6 +86,8 @@ class SourceHealth(Base):
     extraction_failures: Mapped[int] = mapped_column(Integer, default=0)
     http_errors: Mapped[int] = mapped_column(Integer, default=0)
     robots_blocked: Mapped[int] = mapped_column(Integer, default=0)
+    # Requests that got no response: refused or lost connections, DNS failures, timeouts.
+    download_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class SiteCounts:
     extraction_failures: int = 0
     http_errors: int = 0
     robots_blocked: int = 0
+    download_failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class SiteRun:
     extraction_failures: int
     http_errors: int
     robots_blocked: int
+    download_failures: int = 0
 
 
 class RunHistory:
@@ -169,6 +173,7 @@ class RunHistory:
                         extraction_failures=counts.extraction_failures,
                         http_errors=counts.http_errors,
                         robots_blocked=counts.robots_blocked,
+                        download_failures=counts.download_failures,
                     )
                 )
         return run_id
@@ -228,6 +233,7 @@ class RunHistory:
                         health.extraction_failures,
                         health.http_errors,
                         health.robots_blocked,
+                        health.download_failures,
                     )
                 )
         return history

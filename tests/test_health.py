@@ -60,6 +60,13 @@ def test_error_rate_counts_http_errors_and_extraction_failures() -> None:
     assert error_rate(SiteRun("a.example", 1, START, 0, 0, 0, 0, 4)) == 0.0
 
 
+def test_a_site_that_never_answers_has_an_error_rate_of_one() -> None:
+    unreachable = SiteRun("a.example", 1, START, 0, 0, 0, 0, 0, download_failures=6)
+    assert error_rate(unreachable) == 1.0
+    half = SiteRun("a.example", 1, START, 3, 3, 0, 0, 0, download_failures=3)
+    assert error_rate(half) == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize(
     "options",
     [{"window": 0}, {"min_history": 9}, {"yield_drop": 1.5}, {"error_rate_jump": 0.0}],

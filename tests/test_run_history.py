@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -305,6 +306,10 @@ def test_web_crawl_counts_http_errors_and_robots_blocks_per_site(
     urls.append(local_site.add("/news/broken.html", "oops", status=500))
     urls.append(local_site.add("/private/secret.html", article_html("Secret", 99)))
     local_site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    urls.append(f"http://127.0.0.1:{closed_port}/gone.html")
     url_file = tmp_path / "urls.txt"
     url_file.write_text("\n".join(urls) + "\n")
 
@@ -319,6 +324,7 @@ def test_web_crawl_counts_http_errors_and_robots_blocks_per_site(
     [site] = RunHistory(database).site_runs(per_site=3)["127.0.0.1"]
     database.dispose()
     assert (site.stored, site.http_errors, site.robots_blocked) == (3, 1, 1)
+    assert (site.download_failures, site.extraction_failures) == (1, 0)
     # the three pages answered 200 (robots.txt is not counted)
     assert site.fetched == 3
 

@@ -46,7 +46,8 @@ def format_assessment(assessment: SiteAssessment) -> str:
     line = (
         f"{verdict:8} {assessment.site} | stored {latest.stored}, fetched {latest.fetched}, "
         f"http errors {latest.http_errors}, extraction failures {latest.extraction_failures}, "
-        f"robots blocked {latest.robots_blocked} | {assessment.earlier_runs} earlier runs"
+        f"robots blocked {latest.robots_blocked}, download failures {latest.download_failures} "
+        f"| {assessment.earlier_runs} earlier runs"
     )
     if assessment.problems:
         line += " | " + "; ".join(assessment.problems)
