@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from storage.migrate import current_revision, downgrade_schema, head_revision, upgrade_schema
+from storage.migrate import (
+    MIGRATIONS,
+    current_revision,
+    downgrade_schema,
+    head_revision,
+    new_revision,
+    upgrade_schema,
+)
 from storage.schema import metadata
 from storage.views import VIEWS, create_views, drop_views
 from tests.conftest import run_scrapy
@@ -147,3 +155,14 @@ def test_upgrade_keeps_rows_stored_under_the_first_revision(database_url: str) -
         ).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [("https://news.example/a", None, "A story")]
+
+
+def test_new_revision_follows_the_newest_and_finds_no_model_change(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    written = new_revision("nothing changed", migrations)
+    assert written.parent == migrations / "versions"
+    assert written.name == f"{int(head_revision()) + 1:04d}_nothing_changed.py"
+    source = written.read_text()
+    assert f"down_revision: str | None = {head_revision()!r}" in source
+    assert "op." not in source  # the models match the migrations: nothing to do

@@ -3,6 +3,7 @@
 scrapy migrate                  upgrade to the newest revision
 scrapy migrate --current        print the current and the newest revision
 scrapy migrate --downgrade REV  go down to REV ("base" empties the database)
+scrapy migrate --new MESSAGE    write the migration for a model change (developers)
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from scrapy.exceptions import UsageError
 
 from pipelines.database_settings import open_database
 from storage.database import Database, DatabaseUnavailable, mask_password
-from storage.migrate import current_revision, downgrade_schema, head_revision, upgrade_schema
+from storage.migrate import (
+    current_revision,
+    downgrade_schema,
+    head_revision,
+    new_revision,
+    upgrade_schema,
+)
 
 
 class Command(ScrapyCommand):
@@ -23,7 +30,7 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "[--current | --downgrade REV]"
+        return "[--current | --downgrade REV | --new MESSAGE]"
 
     def short_desc(self) -> str:
         return "Upgrade the database schema (or show it, or downgrade it)"
@@ -42,11 +49,21 @@ class Command(ScrapyCommand):
         parser.add_argument(
             "--downgrade", metavar="REV", help="migrate down to REV ('base' drops everything)"
         )
+        parser.add_argument(
+            "--new",
+            metavar="MESSAGE",
+            help="write storage/migrations/versions/NNNN_MESSAGE.py from the model changes",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         assert self.settings is not None
+        if opts.new:
+            print(
+                f"wrote {new_revision(opts.new)}: review it, then commit it with the model change"
+            )
+            return
         try:
             with open_database(self.settings, prepare=False) as database:
                 print(self._apply(database, opts))
