@@ -25,10 +25,12 @@ bridges two stories), the older one is re-pointed and reported by `take_changes`
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +64,8 @@ METHOD_TOO_SHORT = "too_short"
 LEVEL_COPY = "copy"
 LEVEL_STORY = "story"
 
-_NEVER = datetime.max
+_NEVER = math.inf
+_NO_LINKS: Mapping[str, float] = MappingProxyType({})
 # Up to this many articles, a component's cosines are computed pair by pair.
 _PAIRWISE_DIRECT = 8
 # datasketch's affine32 value of an empty MinHash.
@@ -171,25 +174,26 @@ class _Node:
     url: str
     text_key: int
     """64 bits of the text hash: equal texts, equal keys."""
-    published_at: datetime | None
-    observed_at: datetime | None
+    published: float | None
+    """Publish time, POSIX seconds (a float is a third of a datetime's memory)."""
+    observed: float | None
     indexed: bool
     decision: GroupingDecision | None = None
-    copies: dict[str, float] = field(default_factory=dict)
-    related: dict[str, float] = field(default_factory=dict)
+    # Verified neighbours; most articles have none, so they share one empty mapping.
+    copies: Mapping[str, float] = field(default_factory=lambda: _NO_LINKS)
+    related: Mapping[str, float] = field(default_factory=lambda: _NO_LINKS)
 
     @property
-    def when(self) -> datetime | None:
-        return self.published_at or self.observed_at
+    def when(self) -> float | None:
+        """The story window's time: publish time, else when seen live."""
+        return self.published if self.published is not None else self.observed
 
     @property
-    def order(self) -> tuple[datetime, datetime, str]:
+    def order(self) -> tuple[float, float, str]:
         """Canonical order: earliest published, then earliest seen live, then smallest URL."""
-        published = self.published_at
-        observed = self.observed_at
         return (
-            published.replace(tzinfo=None) if published else _NEVER,
-            observed.replace(tzinfo=None) if observed else _NEVER,
+            _NEVER if self.published is None else self.published,
+            _NEVER if self.observed is None else self.observed,
             self.url,
         )
 
@@ -337,7 +341,21 @@ class StoryGrouper:
     # -- linking ----------------------------------------------------------------------
 
     def _candidates(self, node: _Node, bands: UInt64Array) -> list[_Node]:
-        found = self._index.lookup(bands)
+        """Articles sharing a copy band (any time), or a key term within the story window.
+
+        Key terms are story meeting points only: a report outside the window can never
+        be linked through one, so it is dropped here, before its features are read.
+        Both rules are symmetric, which keeps the links independent of arrival order.
+        """
+        copy_keys = self.options.copy_bands if node.indexed else 0
+        copies = self._index.lookup(bands[:copy_keys]) if copy_keys else set()
+        related = self._index.lookup(bands[copy_keys:]) - copies
+        found = copies | {
+            number
+            for number in related
+            if (url := self._urls[number]) is not None
+            and not self._outside_window(node.when, self._nodes[url].when)
+        }
         found.discard(node.number)
         urls = sorted(url for number in found if (url := self._urls[number]) is not None)
         return [self._nodes[url] for url in urls]
@@ -360,10 +378,12 @@ class StoryGrouper:
             return Link(node.url, candidate.url, LEVEL_STORY, METHOD_STORY, similarity)
         return None
 
-    def _outside_window(self, when: datetime | None, other: datetime | None) -> bool:
+    def _outside_window(self, when: float | None, other: float | None) -> bool:
         """Reports too far apart in time; an undated report (a local file) has no window."""
         return (
-            when is not None and other is not None and abs(when - other) > self.options.story_window
+            when is not None
+            and other is not None
+            and abs(when - other) > self.options.story_window.total_seconds()
         )
 
     def _attach(self, link: Link) -> None:
@@ -371,9 +391,11 @@ class StoryGrouper:
         if first is None or second is None:
             return
         if link.level == LEVEL_COPY:
-            first.copies[second.url] = second.copies[first.url] = link.similarity
+            first.copies = _with_link(first.copies, second.url, link.similarity)
+            second.copies = _with_link(second.copies, first.url, link.similarity)
         else:
-            first.related[second.url] = second.related[first.url] = link.similarity
+            first.related = _with_link(first.related, second.url, link.similarity)
+            second.related = _with_link(second.related, first.url, link.similarity)
 
     # -- grouping ---------------------------------------------------------------------
 
@@ -506,7 +528,7 @@ class StoryGrouper:
         canonicals = [group[0] for group in groups]
         similarity = pairwise
         times = np.array(
-            [node.when.timestamp() if node.when else np.nan for node in canonicals],
+            [np.nan if node.when is None else node.when for node in canonicals],
             dtype=np.float64,
         )
         if not np.isnan(times).all():
@@ -529,8 +551,8 @@ class StoryGrouper:
             len(self._urls),
             signature.url,
             _text_key(signature.text_hash),
-            signature.published_at,
-            signature.observed_at,
+            _seconds(signature.published_at),
+            _seconds(signature.observed_at),
             signature.indexed,
         )
         self._urls.append(signature.url)
@@ -577,8 +599,8 @@ class StoryGrouper:
         neighbours = [*node.copies, *node.related]
         for url in neighbours:
             other = self._nodes[url]
-            other.copies.pop(node.url, None)
-            other.related.pop(node.url, None)
+            other.copies = _without_link(other.copies, node.url)
+            other.related = _without_link(other.related, node.url)
         for url in neighbours:
             self._regroup(self._nodes[url])
 
@@ -601,6 +623,29 @@ class StoryGrouper:
         for column in range(rows):
             keys = fmix64(keys * _ROW_MULTIPLIER + values[:, column])
         return np.concatenate([keys, fmix64(keyterms ^ _KEYTERM_SALT)])
+
+
+def _seconds(moment: datetime | None) -> float | None:
+    """POSIX seconds of `moment` (a naive one is taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _with_link(links: Mapping[str, float], url: str, similarity: float) -> dict[str, float]:
+    """`links` with `url` added: the shared empty mapping becomes a dict of its own."""
+    owned = links if isinstance(links, dict) else {}
+    owned[url] = similarity
+    return owned
+
+
+def _without_link(links: Mapping[str, float], url: str) -> Mapping[str, float]:
+    """`links` without `url`."""
+    if isinstance(links, dict):
+        links.pop(url, None)
+    return links
 
 
 def _text_key(text_hash: str) -> int:
