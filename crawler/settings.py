@@ -84,7 +84,7 @@ EXTRACTION_USE_JSON_LD_BODY = True
 # Second trafilatura mode whose output wins when it is a longer near-superset ("" = one pass).
 EXTRACTION_SECOND_MODE = "balanced"
 # ...run only when the first pass kept less than this share of the page's words (1.0: always).
-EXTRACTION_SECOND_PASS_BELOW = 0.3
+EXTRACTION_SECOND_PASS_BELOW = 0.6
 
 # --- Grouping (near-duplicates and stories) ---------------------------------------------
 # MinHash permutations; stored with every signature, changing it needs a re-index.

@@ -178,3 +178,35 @@ def test_second_pass_share_is_read_and_checked() -> None:
         ExtractionPipeline.from_crawler(
             get_crawler(settings_dict={"EXTRACTION_SECOND_PASS_BELOW": 1.5})
         )
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        (FIXTURES / "harbour-article.html").read_text("utf-8"),
+        # No markup metadata: title, author, site and date come from the fallbacks.
+        "<html><head><title>Ferry fares rise | @portnews</title></head><body><article>"
+        "<h1>Ferry fares rise</h1><p class='author'>By Ann Berg</p><p>Published 3 May 2024.</p>"
+        "<p>Fares on the island ferry rise by a tenth from June, the operator said.</p>"
+        "</article></body></html>",
+    ],
+)
+def test_extractor_metadata_matches_trafilatura(page: str) -> None:
+    """Our shortcut through trafilatura's metadata gives what its own full pass gives."""
+    from trafilatura.metadata import extract_metadata
+    from trafilatura.utils import load_html
+
+    from pipelines.extraction.article import ExtractorMetadata, extractor_metadata
+
+    tree = load_html(page)
+    url = "https://lantern.example/city/2024/03/14/harbour-bridge"
+    full = extract_metadata(tree, url, None, True)
+    expected = ExtractorMetadata(
+        title=full.title,
+        authors=[name for name in (full.author or "").split(";") if name.strip()],
+        site_name=full.sitename,
+        date=full.date,
+        url=full.url,
+    )
+    assert extractor_metadata(tree, url) == expected
+    assert expected.title and expected.date

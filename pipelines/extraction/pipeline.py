@@ -47,7 +47,7 @@ def extraction_options_from_settings(
     min_words: int,
     use_json_ld_body: bool = True,
     second_mode: str = "",
-    second_pass_below: float = 0.3,
+    second_pass_below: float = 0.6,
 ) -> ExtractionOptions:
     """Validated `ExtractionOptions`; raises ValueError naming the bad setting."""
     allowed = get_args(ExtractionMode)
@@ -110,7 +110,7 @@ class ExtractionPipeline:
             settings.getint("EXTRACTION_MIN_WORDS", 40),
             settings.getbool("EXTRACTION_USE_JSON_LD_BODY", True),
             settings.get("EXTRACTION_SECOND_MODE", "balanced"),
-            settings.getfloat("EXTRACTION_SECOND_PASS_BELOW", 0.3),
+            settings.getfloat("EXTRACTION_SECOND_PASS_BELOW", 0.6),
         )
         timeout = settings.getfloat("EXTRACTION_TIMEOUT", 30.0)
         if timeout <= 0:
