@@ -100,3 +100,133 @@ def test_hard_wrapped_text_is_joined_into_paragraphs() -> None:
         "The mayor said the vote was a relief for the city and its workers who had waited since "
         "spring for the money to be released to them",
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("4 min read", "furniture"),
+        ("Estimated reading time: 6 minutes", "furniture"),
+        ("Share this post", "furniture"),
+        ("Enjoyed this article? Pin it for later!", "furniture"),
+        ("Thank you! Your submission has been received!", "furniture"),
+        ("Back to Blog", "furniture"),
+        ("Tags: Harbour, City council, Budget", "furniture"),
+        ("Free 30-day trial. No credit card required.", "call_to_action"),
+        ("Want to see the planner at work? Book a demo with our team.", "call_to_action"),
+        ("This website uses cookies to improve your experience while you browse.", "cookie_notice"),
+        (
+            "Products are chosen independently by our editors; we may earn a commission.",
+            "disclosure",
+        ),
+        ("Disclaimer: this guide is general information, not tax advice.", "disclosure"),
+        (
+            "This guide is not intended as a substitute for professional medical advice.",
+            "disclosure",
+        ),
+        ("Featured image from the city archive", "caption"),
+        ("Image used under license from a stock agency", "caption"),
+    ],
+)
+def test_page_furniture_is_removed(line: str, kind: str) -> None:
+    cleaned = clean_paragraphs([BODY, line, BODY + " Again."])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed[kind] == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Shops on the quay use affiliate programmes and discount codes to draw tourists.",
+        "The mayor said the book a demo approach of software sellers had no place in schools.",
+        'The bakery owner told us: "We need your help to keep the ovens running this winter."',
+    ],
+)
+def test_body_sentences_near_furniture_words_stay(line: str) -> None:
+    cleaned = clean_paragraphs([BODY, line, BODY + " Again.", BODY + " Once more."])
+    assert line in cleaned.paragraphs
+
+
+def test_table_of_contents_goes_but_the_headings_it_lists_stay() -> None:
+    paragraphs = [
+        "Table of Contents",
+        "Why the bridge closed",
+        "What the repairs cost",
+        "Why the bridge closed",
+        BODY,
+        "What the repairs cost",
+        BODY + " Again.",
+    ]
+    cleaned = clean_paragraphs(paragraphs)
+    assert cleaned.paragraphs == paragraphs[3:]
+    assert cleaned.removed["contents"] == 3
+
+
+def test_contents_heading_without_entries_goes_alone() -> None:
+    cleaned = clean_paragraphs(["Contents", BODY, BODY + " Again."])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+
+
+def test_reference_list_at_the_end_goes_with_its_heading() -> None:
+    references = [
+        "References",
+        "Harbour Authority. (2021). Annual report on the old pier. Port Press.",
+        "Berg A, Roe R, Quill M. Tides and timber piles. J Coastal Works 2019;12:45-52.",
+        "Jansen, P. (n.d.). Bridges of the northern estates. Retrieved from the city library.",
+    ]
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", *references])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed["references"] == 4
+
+
+def test_a_single_citation_in_the_text_stays() -> None:
+    cited = "A study by the Harbour Authority (2021). found that the piles were rotting."
+    cleaned = clean_paragraphs([BODY, cited, BODY + " Again.", BODY + " Once more."])
+    assert cited in cleaned.paragraphs
+
+
+def test_closing_related_section_goes_to_the_end() -> None:
+    story = [f"{BODY} Part {number}." for number in range(6)]
+    closing = ["You may also like", "Ferry timetable changes", "New tram depot opens"]
+    cleaned = clean_paragraphs([*story, *closing])
+    assert cleaned.paragraphs == story
+    assert cleaned.removed["related"] == 3
+
+
+def test_related_heading_early_in_the_text_is_a_section_of_the_article() -> None:
+    paragraphs = [BODY, "Related posts about the harbour", *(f"{BODY} {n}." for n in range(6))]
+    assert clean_paragraphs(paragraphs).paragraphs == paragraphs
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Ann Berg is the chief technology officer and co-founder of Harbour Data.",
+        "(Piet Jansen is an attorney at a firm in the northern estates.)",
+        "Mara Quill founded the Courier in 2011 to cover the harbour towns.",
+        "Hi there! I'm Mara, and I have written about the harbour since 2011.",
+    ],
+)
+def test_author_bio_at_the_end_is_removed(bio: str) -> None:
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", bio])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed["author_bio"] == 1
+
+
+def test_question_at_the_end_is_not_a_bio() -> None:
+    question = "Why is a new bridge the better choice, and how can the council pay for it?"
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", question])
+    assert question in cleaned.paragraphs
+
+
+def test_donation_appeal_at_the_end_is_removed() -> None:
+    appeal = "The Courier is kept alive by reader donations. Please make a donation today."
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", appeal])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed["appeal"] == 1
+
+
+def test_donations_mentioned_mid_story_are_news() -> None:
+    news = "The harbour fund collected a donation of 40,000 euros from local firms last year."
+    paragraphs = [BODY, news, *(f"{BODY} {n}." for n in range(4))]
+    assert clean_paragraphs(paragraphs).paragraphs == paragraphs

@@ -109,3 +109,26 @@ def test_html_page_comes_out_clean(languages: LanguageDetector) -> None:
         "By Mara Quill",
     ):
         assert boilerplate not in article.text
+
+
+def test_plain_text_page_loses_furniture_contents_and_closing_links(
+    languages: LanguageDetector,
+) -> None:
+    body = [f"{paragraph} It was the longest sitting of the year." for paragraph in BODY] * 2
+    body = [f"{paragraph} ({number})" for number, paragraph in enumerate(body)]
+    page = "\n".join(
+        [
+            "Tram Line Approved After Long Night",
+            "5 min read",
+            "Share this post",
+            *body,
+            "Tags: Trams, Council",
+            "You may also like",
+            "Ferry timetable changes for the winter",
+            "New depot opens in the north",
+        ]
+    )
+    document = RawDocument("https://news.example/trams.txt", page.encode(), "text/plain")
+    article = extract_article(document, ExtractionOptions(), languages)
+    assert article.title == "Tram Line Approved After Long Night"
+    assert article.text.split("\n\n") == body

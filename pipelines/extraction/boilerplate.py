@@ -40,6 +40,77 @@ _PROMPT = re.compile(
     r"back to top|close)\W*$",
     re.IGNORECASE,
 )
+# Page furniture around an article's text: reading times, share prompts, form replies.
+_FURNITURE = re.compile(
+    r"^(?:(?:estimated )?reading time\W*(?:\d+\s*(?:min(?:ute)?s?)?)?|"
+    r"\d+\s*(?:-\s*\d+\s*)?min(?:ute)?s?\.?(?: read(?:ing time)?)?|"
+    r"share (?:this|the) (?:post|article|story|page)|"
+    r"(?:enjoy(?:ed)?|like[d]?|love[d]?) (?:this|the) (?:post|article|piece|story)\?.{0,80}|"
+    r"thank you! your submission has been received!?|"
+    r"oops! something went wrong while submitting the form\.?|"
+    r"back to (?:all )?(?:blogs?|posts|articles|news|selection)|"
+    r"(?:view|see) (?:author|full) (?:page|profile|bio)|end of article)\W*$",
+    re.IGNORECASE,
+)
+# Tag and topic lines under an article: "Tags: Jobs, Housing", "Filed under: City".
+_TAG_LINE = re.compile(
+    r"^(?:tags?|tagged|topics?|filed under|categories|category|posted in)\s*(?:[:|]|$)",
+    re.IGNORECASE,
+)
+# Calls to action of company blogs: demos, trials, "get started".
+_CALL_TO_ACTION = re.compile(
+    r"\b(?:(?:book|request|get|schedule) (?:a |your )?(?:free |personalized |live )?demo|"
+    r"start (?:a |your )?free trial|free \d+-day trial|no credit card (?:required|needed)|"
+    r"contact (?:our )?sales|get started (?:today|now|for free)|talk to (?:an|our) (?:expert|team))\b",
+    re.IGNORECASE,
+)
+# Consent banners that trafilatura keeps when they sit inside the article's container.
+_COOKIE_NOTICE = re.compile(
+    r"\b(?:(?:this|our) (?:web)?site uses cookies|we use cookies|uses cookies to|"
+    r"(?:necessary|functional|analytics?|performance) cookies (?:are|help|allow|may)|"
+    r"by clicking [\"“']?(?:accept|allow|agree|i agree|ok))",
+    re.IGNORECASE,
+)
+# Appeals for money or support under an article: only ever read in its last paragraphs.
+_APPEAL = re.compile(
+    r"\b(?:(?:make|your|a) (?:one-off |one-time |monthly |small )?donations?|donate (?:now|today)|"
+    r"readers like you|reader donations|we need your (?:help|support)|support (?:us|our work)|"
+    r"kept alive by|consider (?:supporting|subscribing)|become a (?:supporter|donor))\b",
+    re.IGNORECASE,
+)
+# A heading that opens a table of contents; the entries that follow repeat later headings.
+_CONTENTS_HEADING = re.compile(
+    r"^(?:table of contents?|contents|article contents|in this (?:article|post|guide)|"
+    r"on this page|jump to(?: section)?|quick links|topics covered|what'?s inside|"
+    r"skip to)\W*(?:show|hide|toggle)?\W*$",
+    re.IGNORECASE,
+)
+_CONTENTS_ENTRY_MAX_WORDS = 16
+# Headings that open what follows an article: links to other pages, not its text.
+_MORE_SECTION = re.compile(
+    r"^(?:(?:you(?:'ll|’ll| will)?|we think you(?:'d|’d)?) (?:may |might )?(?:also )?(?:like|love|enjoy)|"
+    r"read this next|what to read next|(?:other|more|related|similar|recent|popular|latest|"
+    r"recommended|featured) (?:posts|articles|stories|reads|guides|resources|reading|news)\b|"
+    r"you (?:may|might) (?:also )?be interested in|.{0,40}\bfound the following (?:pages? )?"
+    r"helpful|keep reading|continue exploring|explore (?:more|related)|more ways (?:i|we) can help|"
+    r"(?:more|other) (?:from|by) (?:the|this|our) (?:author|blog|site|team|series))\b.{0,60}$",
+    re.IGNORECASE,
+)
+_MORE_SECTION_MAX_WORDS = 14
+# The share of a text's words a closing section may follow at the earliest.
+_MORE_SECTION_MIN_SHARE = 0.8
+# Reference-list entries: "Smith J, Roe A. Title. Journal 2019;3:12.", "Agency. (2024). Title."
+_REFERENCE = re.compile(
+    r"\((?:19|20)\d{2}[a-z]?(?:,? [A-Z][a-z]+\.?(?: \d{1,2})?)?\)\.|\(n\.d\.\)|"
+    r"^(?:\[?\d{1,3}[.\])]\s+)?(?:[A-Z][\w'’-]+,? (?:[A-Z]{1,3}\.?)(?:,|\.|;) ){2,}|"
+    r"\b(?:19|20)\d{2};\s*\d+(?:\(\d+\))?:\s*\d+|\bdoi:\s*10\.|\bdoi\.org/10\.|"
+    r"\bretrieved (?:from|on)\b",
+)
+_REFERENCES_HEADING = re.compile(
+    r"^(?:references?|sources?|citations?|bibliography|works cited|further reading|"
+    r"footnotes|notes|resources)\W*$",
+    re.IGNORECASE,
+)
 _CONTACT = re.compile(
     r"\b(?:can|may) be (?:reached|contacted|emailed)\b|"
     r"\bfollow (?:him|her|them|us|me) on\b|\b(?:email|e-mail|contact) (?:him|her|them) at\b|"
@@ -73,22 +144,42 @@ _NEWSLETTER = re.compile(
 )
 # Author bios: "Ann Berg is a senior reporter who covers ...", "Ann Berg has written for ...".
 _AUTHOR_BIO = re.compile(
-    r"^(?:about the author\W*)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:is|was|has been|has|covers|writes)\s+"
+    r"^\(?(?:about the author\W*)?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:is|was|has been|has|covers|writes)\s+"
     r"(?:a|an|the|our|\w+ed)\b.{0,200}?\b(?:writer|editor|journalist|reporter|correspondent|"
-    r"contributor|columnist|author|freelancer?|blogger|producer|critic|photographer)s?\b",
+    r"contributor|columnist|author|freelancer?|blogger|producer|critic|photographer|"
+    r"founder|co-founder|ceo|cto|cfo|coo|president|director|attorney|lawyer|consultant|"
+    r"manager|executive|specialist|expert|analyst|engineer|scientist|professor|researcher|"
+    r"strategist|marketer|coach|advisor|adviser)s?\b",
+)
+# Founder bios: "Ann started The Courier in 2011 ...", "Ann Berg founded the shop in 2014."
+_FOUNDER_BIO = re.compile(
+    r"^\(?[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,3}\s+(?:founded|co-founded|started|launched)\s+"
+    r".{0,80}?\b(?:in|back in|since) (?:19|20)\d{2}\b"
+)
+# First-person bios: "Hi, I'm Ann and I started this blog in 2011 ..."
+_FIRST_PERSON_BIO = re.compile(
+    r"^(?:hi|hello|hey)\b.{0,20}\bi'?[’']?m\b|^about (?:the|this) author\b",
+    re.IGNORECASE,
 )
 # Disclosures printed above or below reviews and commerce news.
 _DISCLOSURE = re.compile(
-    r"\baffiliate links?\b|\b(?:we|i) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission\b|"
+    r"\b(?:contains?|includes?|uses?|may contain|has) (?:some )?affiliate links?\b|"
+    r"\b(?:we|i) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission\b|"
     r"\bat no (?:extra|additional) cost to you\b|\bindependently (?:selected|chosen|reviewed)\b|"
-    r"\bwhen you buy through (?:our )?links\b",
+    r"\bwhen you buy through (?:our )?links\b|^\W*disclaimers?\b|"
+    r"\b(?:not (?:intended|meant) (?:to replace|as a substitute for)|(?:a )?substitute for "
+    r"(?:direct |professional )?(?:medical|legal|financial|tax) (?:advice|care))\b|"
+    r"\b(?:products|items) (?:are|were) (?:independently )?(?:chosen|selected) by our editors\b|"
+    r"\bsponsored (?:post|content|list|article)\b|\bin partnership with\b.{0,60}\bbranded content\b",
     re.IGNORECASE,
 )
 # Photo credits that end captions: "(AP Photo/Name, File)", "(Getty Images)", "Photo: Name".
 _PHOTO_CREDIT = re.compile(
     r"\((?:[^()]{0,40}\b(?:photo|photograph|image|picture|pool|file)\b[^()]{0,80}|"
     r"[^()]{0,40}\b(?:getty images|shutterstock|afp|reuters|ap|epa|alamy|via [^()]{1,40}))\)\W*$|"
-    r"^(?:photo|image|picture|credit|photograph|foto)s?\s*(?:credit)?\s*[:/]",
+    r"^(?:photo|image|picture|credit|photograph|foto)s?\s*(?:credit|sources?)?s?\s*[:/]|"
+    r"^(?:featured|header|cover|hero|lead)\s+(?:image|photo)\s+(?:from|by|via|courtesy|credit)\b|"
+    r"^(?:image|photo)s? (?:used )?(?:under licen[cs]e|courtesy of|via)\b",
     re.IGNORECASE,
 )
 _CAPTION_START = re.compile(
@@ -113,6 +204,8 @@ _SHORT_LINE_WORDS = 30
 _DISCLOSURE_MAX_WORDS = 60
 _CAPTION_MAX_WORDS = 60
 _BIO_MAX_WORDS = 80
+_REFERENCE_MAX_WORDS = 80
+_REFERENCE_MIN_ENTRIES = 2
 _TAIL_PARAGRAPHS = 3
 _REPEAT_MIN_WORDS = 12
 _DATELINE_MAX_WORDS = 16
@@ -155,6 +248,10 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     """
     result = CleanedText(paragraphs=[])
     doubled = _doubled_captions(paragraphs)
+    sections = (
+        _contents_blocks(paragraphs) | _reference_lists(paragraphs) | _closing_sections(paragraphs)
+    )
+    tail_start = len(paragraphs) - _TAIL_PARAGRAPHS
     seen: set[str] = set()
     for position, paragraph in enumerate(paragraphs):
         # A whole paragraph printed again is a pull-quote or a page's repeat; short
@@ -163,11 +260,10 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
             paragraph in seen and len(paragraph.split()) >= _REPEAT_MIN_WORDS
         )
         seen.add(paragraph)
-        kind = "repeated" if repeat else _boilerplate_kind(paragraph, result)
-        in_tail = position >= len(paragraphs) - _TAIL_PARAGRAPHS
-        if kind is None and in_tail and len(paragraph.split()) <= _BIO_MAX_WORDS:
-            # A bio is only a bio at the end; "X is a former editor" mid-story is news.
-            kind = "author_bio" if _AUTHOR_BIO.match(paragraph) else None
+        kind = sections.get(position) or ("repeated" if repeat else None)
+        kind = kind or _boilerplate_kind(paragraph, result)
+        if kind is None and position >= tail_start:
+            kind = _tail_kind(paragraph)
         if kind is not None:
             result.removed[kind] += 1
             continue
@@ -185,6 +281,88 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     return result
 
 
+def _tail_kind(paragraph: str) -> str | None:
+    """The kind of end-of-article boilerplate `paragraph` is, or None.
+
+    A bio or an appeal is only boilerplate at the end: "X is a former editor" or
+    "readers like you" mid-story is news.
+    """
+    if len(paragraph.split()) > _BIO_MAX_WORDS:
+        return None
+    if paragraph.endswith("?"):
+        return None
+    if any(rule.match(paragraph) for rule in (_AUTHOR_BIO, _FOUNDER_BIO, _FIRST_PERSON_BIO)):
+        return "author_bio"
+    if _APPEAL.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
+        return "appeal"
+    return None
+
+
+def _contents_blocks(paragraphs: list[str]) -> dict[int, str]:
+    """Positions of tables of contents: a "Table of contents" heading and the short
+    entries after it that name a later paragraph (the headings they link to)."""
+    found: dict[int, str] = {}
+    for position, paragraph in enumerate(paragraphs):
+        if not _CONTENTS_HEADING.match(paragraph):
+            continue
+        found[position] = "contents"
+        later = {_entry_key(text) for text in paragraphs[position + 1 :]}
+        entry = position + 1
+        while entry < len(paragraphs):
+            text = paragraphs[entry]
+            key = _entry_key(text)
+            is_entry = len(text.split()) <= _CONTENTS_ENTRY_MAX_WORDS and (
+                key in later - {_entry_key(p) for p in paragraphs[position + 1 : entry + 1]}
+                or key in {_entry_key(p) for p in paragraphs[entry + 1 :]}
+            )
+            if not is_entry:
+                break
+            found[entry] = "contents"
+            entry += 1
+    return found
+
+
+def _closing_sections(paragraphs: list[str]) -> dict[int, str]:
+    """Positions from a closing "You may also like"/"Other posts" heading to the end,
+    when it stands after most of the text's words."""
+    total = sum(len(paragraph.split()) for paragraph in paragraphs)
+    seen = 0
+    for position, paragraph in enumerate(paragraphs):
+        words = len(paragraph.split())
+        if (
+            seen >= total * _MORE_SECTION_MIN_SHARE
+            and words <= _MORE_SECTION_MAX_WORDS
+            and _MORE_SECTION.match(paragraph)
+        ):
+            return dict.fromkeys(range(position, len(paragraphs)), "related")
+        seen += words
+    return {}
+
+
+def _entry_key(text: str) -> str:
+    """A heading's words without numbering or punctuation, lower-cased."""
+    return " ".join(re.findall(r"[^\W\d_]+", text.lower()))
+
+
+def _reference_lists(paragraphs: list[str]) -> dict[int, str]:
+    """Positions of the reference list ending the article: at least two citation lines
+    (with the "References"/"Sources" heading above them), after which only short
+    lines follow."""
+    found: dict[int, str] = {}
+    position = len(paragraphs) - 1
+    while position >= 0 and (
+        _REFERENCE.search(paragraphs[position])
+        and len(paragraphs[position].split()) <= _REFERENCE_MAX_WORDS
+    ):
+        found[position] = "references"
+        position -= 1
+    if len(found) < _REFERENCE_MIN_ENTRIES:
+        return {}
+    if position >= 0 and _REFERENCES_HEADING.match(paragraphs[position]):
+        found[position] = "references"
+    return found
+
+
 def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     """The kind of boilerplate `paragraph` is (recording any metadata it holds), or None."""
     words = paragraph.split()
@@ -194,6 +372,12 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
         return "share_bar"
     if short and (_TEASER.match(paragraph) or _PROMPT.match(paragraph)):
         return "teaser"
+    if short and (_FURNITURE.match(paragraph) or _TAG_LINE.match(paragraph)):
+        return "furniture"
+    if short and _CALL_TO_ACTION.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
+        return "call_to_action"
+    if len(words) <= _DISCLOSURE_MAX_WORDS * 2 and _COOKIE_NOTICE.search(paragraph):
+        return "cookie_notice"
     if short and _CONTACT.search(paragraph):
         _note_contact(paragraph, result)
         return "contact"
