@@ -206,8 +206,11 @@ def main() -> None:
         print(f"ratio newsfold / trafilatura: {newsfold_rate / trafilatura_rate:.2f}x")
         total_cpu = scrapy_cpu + workers_cpu
         cores = os.cpu_count() or 1
-        # CPU-bound ceiling: all cores busy, or the one Scrapy process saturated.
-        ceiling = min(cores * trafilatura_cpu / total_cpu, trafilatura_cpu / max(scrapy_cpu, 1e-9))
+        workers = cores if arguments.workers is None else arguments.workers
+        # CPU-bound ceiling: all cores busy, the one Scrapy process saturated, or every
+        # worker busy, whichever comes first.
+        busiest = max(total_cpu / cores, scrapy_cpu, workers_cpu / max(workers, 1))
+        ceiling = trafilatura_cpu / busiest
         print(
             f"CPU per page newsfold / trafilatura: {total_cpu / trafilatura_cpu:.2f} "
             f"(rate ratio on {cores} idle cores at most {ceiling:.2f}x)"
