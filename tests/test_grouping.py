@@ -302,6 +302,9 @@ def test_band_index_finds_keys_across_buffer_and_sorted_runs() -> None:
     index.merge()
     assert index.lookup(np.array([10, 20, 99], dtype=np.uint64)) == {1, 2, 3}
     assert len(index) == 4
+    index.add(4, np.array([20, 40], dtype=np.uint64))
+    split = index.lookup_split(np.array([30, 20, 40], dtype=np.uint64), 1)
+    assert split == ({3}, {2, 4})
 
 
 def test_ecbplus_look_alike_events_in_a_few_topics_are_told_apart(shared_data: Path) -> None:

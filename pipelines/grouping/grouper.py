@@ -348,8 +348,8 @@ class StoryGrouper:
         Both rules are symmetric, which keeps the links independent of arrival order.
         """
         copy_keys = self.options.copy_bands if node.indexed else 0
-        copies = self._index.lookup(bands[:copy_keys]) if copy_keys else set()
-        related = self._index.lookup(bands[copy_keys:]) - copies
+        copies, related = self._index.lookup_split(bands, copy_keys)
+        related -= copies
         found = copies | {
             number
             for number in related

@@ -55,24 +55,29 @@ class BandIndex:
 
     def lookup(self, keys: npt.NDArray[np.uint64]) -> set[int]:
         """Article numbers filed under any of `keys`."""
-        found: list[npt.NDArray[np.int32]] = []
+        return self.lookup_split(keys, len(keys))[0]
+
+    def lookup_split(self, keys: npt.NDArray[np.uint64], split: int) -> tuple[set[int], set[int]]:
+        """Article numbers filed under any of `keys[:split]`, and under any of `keys[split:]`,
+        in one search."""
+        found: tuple[list[npt.NDArray[np.int32]], list[npt.NDArray[np.int32]]] = ([], [])
         for run_keys, run_numbers in self._runs:
             starts = np.searchsorted(run_keys, keys, side="left")
             ends = np.searchsorted(run_keys, keys, side="right")
-            hit = np.flatnonzero(ends > starts)
-            for index in hit.tolist():
-                found.append(run_numbers[starts[index] : ends[index]])
+            for index in np.flatnonzero(ends > starts).tolist():
+                found[index >= split].append(run_numbers[starts[index] : ends[index]])
         if self._buffered:
             if self._buffer is None:
-                self._buffer = (
-                    np.concatenate(self._buffer_keys),
-                    np.concatenate(self._buffer_numbers),
-                )
+                order_keys = np.concatenate(self._buffer_keys)
+                order = np.argsort(order_keys, kind="stable")
+                self._buffer = (order_keys[order], np.concatenate(self._buffer_numbers)[order])
             buffer_keys, buffer_numbers = self._buffer
-            found.append(buffer_numbers[np.isin(buffer_keys, keys)])
-        if not found:
-            return set()
-        return set(np.concatenate(found).tolist())
+            starts = np.searchsorted(buffer_keys, keys, side="left")
+            ends = np.searchsorted(buffer_keys, keys, side="right")
+            for index in np.flatnonzero(ends > starts).tolist():
+                found[index >= split].append(buffer_numbers[starts[index] : ends[index]])
+        first, rest = (set(np.concatenate(part).tolist()) if part else set() for part in found)
+        return first, rest
 
     def merge(self) -> None:
         """Move the buffered keys into the sorted arrays."""
