@@ -8,6 +8,10 @@ one changed are re-pointed in the articles table as soon as storage (which write
 batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
 which Scrapy sends after every pipeline, storage included, has closed.
 
+Memory: the grouper keeps every article's band keys and links, but the features (about
+10 KB an article) of only the `FEATURE_CACHE_ARTICLES` most recently used; the others'
+are read back from `grouping_signatures` when a new article needs them.
+
 A database away for a while loses nothing: signatures, links and re-pointings that
 cannot be written stay buffered and are tried again at the next flush, and at the end
 for up to `STORAGE_RETRY_SECONDS` (the mechanism storage uses, `pipelines.database_outage`).
