@@ -43,8 +43,12 @@ def test_seed_crawl_stores_one_story_and_reruns_in_place(sqlite_url: str) -> Non
     assert stories[0].first_published_at == datetime(2021, 2, 25, tzinfo=UTC)
     assert rejects == []
 
-    second = run_scrapy("crawl", "files", "-a", f"path={SEEDS}", database_url=sqlite_url)
+    # Again, reading one file at a time (it waits for the pipelines, never stalls).
+    second = run_scrapy(
+        "crawl", "files", "-a", f"path={SEEDS}", "-s", "CONCURRENT_ITEMS=1", database_url=sqlite_url
+    )
     assert second.returncode == 0, second.stderr
+    assert "'files/read': 2" in second.stderr
     again, stories_again, _ = stored(sqlite_url)
     assert [(a.id, a.url, a.text_hash, a.story_id) for a in again] == [
         (a.id, a.url, a.text_hash, a.story_id) for a in articles

@@ -20,14 +20,9 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
 
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import UsageError
-
-from crawler.backpressure import ItemsInFlight
 from crawler.items import ArticleItem
+from crawler.spiders.local import LocalInputSpider
 from crawler.urls import canonicalize_url
 from crawler.warcfiles import (
     SkippedRecord,
@@ -41,36 +36,11 @@ from crawler.warcfiles import (
 logger = logging.getLogger(__name__)
 
 
-class WarcSpider(Spider):
+class WarcSpider(LocalInputSpider):
     """Reads article captures out of WARC files."""
 
     name = "warc"
-    custom_settings = {"ROBOTSTXT_OBEY": False}
-
-    def __init__(self, path: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.root = self.check_arguments(path=path)
-        self.max_bytes = 10 * 1024 * 1024
-        self.in_flight = ItemsInFlight(100)
-
-    @classmethod
-    def check_arguments(cls, path: str | None = None, **_other: Any) -> Path:
-        """The archive file or folder; raises UsageError when missing."""
-        if not path:
-            raise UsageError("spider 'warc' needs -a path=FILE_OR_DIR (.warc or .warc.gz files)")
-        root = Path(path).expanduser()
-        if not root.exists():
-            raise UsageError(f"path not found: {path}")
-        return root
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.max_bytes = crawler.settings.getint("DOWNLOAD_MAXSIZE") or 2**62
-        spider.in_flight = ItemsInFlight(crawler.settings.getint("CONCURRENT_ITEMS"))
-        for item_end in (signals.item_scraped, signals.item_dropped, signals.item_error):
-            crawler.signals.connect(spider.in_flight.item_left, signal=item_end)
-        return spider
+    path_help = "FILE_OR_DIR (.warc or .warc.gz files)"
 
     async def start(self) -> AsyncIterator[ArticleItem]:
         stats = self.crawler.stats
