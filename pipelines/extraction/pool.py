@@ -35,6 +35,8 @@ Extractor = Callable[[RawDocument, ExtractionOptions, LanguageDetector], Extract
 
 # What a worker says once its models are loaded; the time limit starts after it.
 _READY = "ready"
+# Modules the fork server imports once, before any worker forks from it.
+_WORKER_MODULES = ("pipelines.extraction.article", "pipelines.extraction.language")
 # Seconds a new worker may take to load its models.
 _STARTUP_SECONDS = 120.0
 
@@ -126,6 +128,8 @@ class ExtractionPool:
         self.options = options
         self.extractor = extractor
         self._context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that imported the extraction code once: each starts warm.
+        self._context.set_forkserver_preload(list(_WORKER_MODULES))
         self._workers = [_Worker(self._context, options, extractor) for _ in range(workers)]
         self._idle: asyncio.Queue[_Worker] | None = None
         self.replaced = 0
