@@ -112,14 +112,11 @@ def test_hard_wrapped_text_is_joined_into_paragraphs() -> None:
         ("Thank you! Your submission has been received!", "furniture"),
         ("Back to Blog", "furniture"),
         ("Tags: Harbour, City council, Budget", "furniture"),
-        ("Free 30-day trial. No credit card required.", "call_to_action"),
-        ("Want to see the planner at work? Book a demo with our team.", "call_to_action"),
         ("This website uses cookies to improve your experience while you browse.", "cookie_notice"),
         (
             "Products are chosen independently by our editors; we may earn a commission.",
             "disclosure",
         ),
-        ("Disclaimer: this guide is general information, not tax advice.", "disclosure"),
         (
             "This guide is not intended as a substitute for professional medical advice.",
             "disclosure",
@@ -138,7 +135,6 @@ def test_page_furniture_is_removed(line: str, kind: str) -> None:
     "line",
     [
         "Shops on the quay use affiliate programmes and discount codes to draw tourists.",
-        "The mayor said the book a demo approach of software sellers had no place in schools.",
         'The bakery owner told us: "We need your help to keep the ovens running this winter."',
     ],
 )
@@ -165,24 +161,6 @@ def test_table_of_contents_goes_but_the_headings_it_lists_stay() -> None:
 def test_contents_heading_without_entries_goes_alone() -> None:
     cleaned = clean_paragraphs(["Contents", BODY, BODY + " Again."])
     assert cleaned.paragraphs == [BODY, BODY + " Again."]
-
-
-def test_reference_list_at_the_end_goes_with_its_heading() -> None:
-    references = [
-        "References",
-        "Harbour Authority. (2021). Annual report on the old pier. Port Press.",
-        "Berg A, Roe R, Quill M. Tides and timber piles. J Coastal Works 2019;12:45-52.",
-        "Jansen, P. (n.d.). Bridges of the northern estates. Retrieved from the city library.",
-    ]
-    cleaned = clean_paragraphs([BODY, BODY + " Again.", *references])
-    assert cleaned.paragraphs == [BODY, BODY + " Again."]
-    assert cleaned.removed["references"] == 4
-
-
-def test_a_single_citation_in_the_text_stays() -> None:
-    cited = "A study by the Harbour Authority (2021). found that the piles were rotting."
-    cleaned = clean_paragraphs([BODY, cited, BODY + " Again.", BODY + " Once more."])
-    assert cited in cleaned.paragraphs
 
 
 def test_closing_related_section_goes_to_the_end() -> None:

@@ -57,13 +57,6 @@ _TAG_LINE = re.compile(
     r"^(?:tags?|tagged|topics?|filed under|categories|category|posted in)\s*(?:[:|]|$)",
     re.IGNORECASE,
 )
-# Calls to action of company blogs: demos, trials, "get started".
-_CALL_TO_ACTION = re.compile(
-    r"\b(?:(?:book|request|get|schedule) (?:a |your )?(?:free |personalized |live )?demo|"
-    r"start (?:a |your )?free trial|free \d+-day trial|no credit card (?:required|needed)|"
-    r"contact (?:our )?sales|get started (?:today|now|for free)|talk to (?:an|our) (?:expert|team))\b",
-    re.IGNORECASE,
-)
 # Consent banners that trafilatura keeps when they sit inside the article's container.
 _COOKIE_NOTICE = re.compile(
     r"\b(?:(?:this|our) (?:web)?site uses cookies|we use cookies|uses cookies to|"
@@ -99,18 +92,6 @@ _MORE_SECTION = re.compile(
 _MORE_SECTION_MAX_WORDS = 14
 # The share of a text's words a closing section may follow at the earliest.
 _MORE_SECTION_MIN_SHARE = 0.8
-# Reference-list entries: "Smith J, Roe A. Title. Journal 2019;3:12.", "Agency. (2024). Title."
-_REFERENCE = re.compile(
-    r"\((?:19|20)\d{2}[a-z]?(?:,? [A-Z][a-z]+\.?(?: \d{1,2})?)?\)\.|\(n\.d\.\)|"
-    r"^(?:\[?\d{1,3}[.\])]\s+)?(?:[A-Z][\w'’-]+,? (?:[A-Z]{1,3}\.?)(?:,|\.|;) ){2,}|"
-    r"\b(?:19|20)\d{2};\s*\d+(?:\(\d+\))?:\s*\d+|\bdoi:\s*10\.|\bdoi\.org/10\.|"
-    r"\bretrieved (?:from|on)\b",
-)
-_REFERENCES_HEADING = re.compile(
-    r"^(?:references?|sources?|citations?|bibliography|works cited|further reading|"
-    r"footnotes|notes|resources)\W*$",
-    re.IGNORECASE,
-)
 _CONTACT = re.compile(
     r"\b(?:can|may) be (?:reached|contacted|emailed)\b|"
     r"\bfollow (?:him|her|them|us|me) on\b|\b(?:email|e-mail|contact) (?:him|her|them) at\b|"
@@ -148,7 +129,7 @@ _AUTHOR_BIO = re.compile(
     r"(?:a|an|the|our|\w+ed)\b.{0,200}?\b(?:writer|editor|journalist|reporter|correspondent|"
     r"contributor|columnist|author|freelancer?|blogger|producer|critic|photographer|"
     r"founder|co-founder|ceo|cto|cfo|coo|president|director|attorney|lawyer|consultant|"
-    r"manager|executive|specialist|expert|analyst|engineer|scientist|professor|researcher|"
+    r"manager|executive|specialist|analyst|engineer|scientist|professor|researcher|"
     r"strategist|marketer|coach|advisor|adviser)s?\b",
 )
 # Founder bios: "Ann started The Courier in 2011 ...", "Ann Berg founded the shop in 2014."
@@ -166,11 +147,10 @@ _DISCLOSURE = re.compile(
     r"\b(?:contains?|includes?|uses?|may contain|has) (?:some )?affiliate links?\b|"
     r"\b(?:we|i) (?:may )?(?:earn|receive) (?:a )?(?:small )?commission\b|"
     r"\bat no (?:extra|additional) cost to you\b|\bindependently (?:selected|chosen|reviewed)\b|"
-    r"\bwhen you buy through (?:our )?links\b|^\W*disclaimers?\b|"
+    r"\bwhen you buy through (?:our )?links\b|"
     r"\b(?:not (?:intended|meant) (?:to replace|as a substitute for)|(?:a )?substitute for "
     r"(?:direct |professional )?(?:medical|legal|financial|tax) (?:advice|care))\b|"
-    r"\b(?:products|items) (?:are|were) (?:independently )?(?:chosen|selected) by our editors\b|"
-    r"\bsponsored (?:post|content|list|article)\b|\bin partnership with\b.{0,60}\bbranded content\b",
+    r"\b(?:products|items) (?:are|were) (?:independently )?(?:chosen|selected) by our editors\b",
     re.IGNORECASE,
 )
 # Photo credits that end captions: "(AP Photo/Name, File)", "(Getty Images)", "Photo: Name".
@@ -204,8 +184,6 @@ _SHORT_LINE_WORDS = 30
 _DISCLOSURE_MAX_WORDS = 60
 _CAPTION_MAX_WORDS = 60
 _BIO_MAX_WORDS = 80
-_REFERENCE_MAX_WORDS = 80
-_REFERENCE_MIN_ENTRIES = 2
 _TAIL_PARAGRAPHS = 3
 _REPEAT_MIN_WORDS = 12
 _DATELINE_MAX_WORDS = 16
@@ -248,10 +226,8 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     """
     result = CleanedText(paragraphs=[])
     doubled = _doubled_captions(paragraphs)
-    sections = (
-        _contents_blocks(paragraphs) | _reference_lists(paragraphs) | _closing_sections(paragraphs)
-    )
     tail_start = len(paragraphs) - _TAIL_PARAGRAPHS
+    sections = _contents_blocks(paragraphs) | _closing_sections(paragraphs)
     seen: set[str] = set()
     for position, paragraph in enumerate(paragraphs):
         # A whole paragraph printed again is a pull-quote or a page's repeat; short
@@ -344,25 +320,6 @@ def _entry_key(text: str) -> str:
     return " ".join(re.findall(r"[^\W\d_]+", text.lower()))
 
 
-def _reference_lists(paragraphs: list[str]) -> dict[int, str]:
-    """Positions of the reference list ending the article: at least two citation lines
-    (with the "References"/"Sources" heading above them), after which only short
-    lines follow."""
-    found: dict[int, str] = {}
-    position = len(paragraphs) - 1
-    while position >= 0 and (
-        _REFERENCE.search(paragraphs[position])
-        and len(paragraphs[position].split()) <= _REFERENCE_MAX_WORDS
-    ):
-        found[position] = "references"
-        position -= 1
-    if len(found) < _REFERENCE_MIN_ENTRIES:
-        return {}
-    if position >= 0 and _REFERENCES_HEADING.match(paragraphs[position]):
-        found[position] = "references"
-    return found
-
-
 def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     """The kind of boilerplate `paragraph` is (recording any metadata it holds), or None."""
     words = paragraph.split()
@@ -374,8 +331,6 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
         return "teaser"
     if short and (_FURNITURE.match(paragraph) or _TAG_LINE.match(paragraph)):
         return "furniture"
-    if short and _CALL_TO_ACTION.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
-        return "call_to_action"
     if len(words) <= _DISCLOSURE_MAX_WORDS * 2 and _COOKIE_NOTICE.search(paragraph):
         return "cookie_notice"
     if short and _CONTACT.search(paragraph):
