@@ -25,7 +25,33 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from storage.database import Database  # noqa: E402
 from storage.repository import ArticleRecord, ArticleRepository  # noqa: E402
 
-WORDS = ["council", "harbour", "budget", "minister", "river", "election", "court", "museum", "festival", "bridge", "station", "farmers", "rainfall", "hospital", "teachers", "union", "airport", "library", "vaccine", "storm", "factory", "said", "year", "police", "city"]
+WORDS = [
+    "council",
+    "harbour",
+    "budget",
+    "minister",
+    "river",
+    "election",
+    "court",
+    "museum",
+    "festival",
+    "bridge",
+    "station",
+    "farmers",
+    "rainfall",
+    "hospital",
+    "teachers",
+    "union",
+    "airport",
+    "library",
+    "vaccine",
+    "storm",
+    "factory",
+    "said",
+    "year",
+    "police",
+    "city",
+]
 
 
 def build_database(database_url: str, articles: int) -> None:

@@ -26,7 +26,9 @@ def project_root() -> Path:
 def shared_data() -> Path:
     """`../shared/data`, or a skip saying it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"evaluation data not found at {SHARED_DATA} (../shared/data beside the project)")
+        pytest.skip(
+            f"evaluation data not found at {SHARED_DATA} (../shared/data beside the project)"
+        )
     return SHARED_DATA
 
 
@@ -201,7 +203,7 @@ def _handler_for(site: LocalSite) -> type[BaseHTTPRequestHandler]:
             if status != 304:
                 self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             """Quiet: tests read `site.requests` instead."""
 
     return Handler

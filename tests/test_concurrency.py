@@ -14,7 +14,29 @@ from storage.database import Database
 from storage.models import Article
 from tests.conftest import PROJECT_ROOT
 
-VOCABULARY = ["harbour", "council", "budget", "minister", "river", "election", "court", "museum", "festival", "bridge", "station", "farmers", "rainfall", "hospital", "teachers", "union", "airport", "library", "vaccine", "storm", "factory"]
+VOCABULARY = [
+    "harbour",
+    "council",
+    "budget",
+    "minister",
+    "river",
+    "election",
+    "court",
+    "museum",
+    "festival",
+    "bridge",
+    "station",
+    "farmers",
+    "rainfall",
+    "hospital",
+    "teachers",
+    "union",
+    "airport",
+    "library",
+    "vaccine",
+    "storm",
+    "factory",
+]
 
 
 def write_articles(folder: Path, count: int, seed: int) -> None:
