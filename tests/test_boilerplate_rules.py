@@ -122,6 +122,10 @@ def test_hard_wrapped_text_is_joined_into_paragraphs() -> None:
             "disclosure",
         ),
         ("Featured image from the city archive", "caption"),
+        ("Written by", "furniture"),
+        ("Cookie Policy", "furniture"),
+        ("Join our weekly harbour newsletter for the news from the quays.", "newsletter"),
+        ("This article is exclusive to Courier Plus subscribers", "newsletter"),
         ("Image used under license from a stock agency", "caption"),
     ],
 )
@@ -202,6 +206,26 @@ def test_donation_appeal_at_the_end_is_removed() -> None:
     cleaned = clean_paragraphs([BODY, BODY + " Again.", appeal])
     assert cleaned.paragraphs == [BODY, BODY + " Again."]
     assert cleaned.removed["appeal"] == 1
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "If you enjoyed this post, you will like our guide to the ferries too.",
+        "What do you think? Should the council have kept the old bridge?",
+        "This story was produced in partnership with the Harbour Trust.",
+    ],
+)
+def test_closing_reader_prompts_are_removed(closing: str) -> None:
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", closing])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed["appeal"] == 1
+
+
+def test_update_note_at_the_end_stays() -> None:
+    note = "This report was originally published in March 2023 and updated in May 2024."
+    cleaned = clean_paragraphs([BODY, BODY + " Again.", note])
+    assert note in cleaned.paragraphs
 
 
 def test_donations_mentioned_mid_story_are_news() -> None:

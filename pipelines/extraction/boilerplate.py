@@ -49,7 +49,9 @@ _FURNITURE = re.compile(
     r"thank you! your submission has been received!?|"
     r"oops! something went wrong while submitting the form\.?|"
     r"back to (?:all )?(?:blogs?|posts|articles|news|selection)|"
-    r"(?:view|see) (?:author|full) (?:page|profile|bio)|end of article)\W*$",
+    r"(?:view|see) (?:author|full) (?:page|profile|bio)|end of article|"
+    r"(?:written|posted|published|reviewed|edited|fact-checked) by|"
+    r"cookies? (?:policy|settings|preferences))\W*$",
     re.IGNORECASE,
 )
 # Tag and topic lines under an article: "Tags: Jobs, Housing", "Filed under: City".
@@ -68,7 +70,10 @@ _COOKIE_NOTICE = re.compile(
 _APPEAL = re.compile(
     r"\b(?:(?:make|your|a) (?:one-off |one-time |monthly |small )?donations?|donate (?:now|today)|"
     r"readers like you|reader donations|we need your (?:help|support)|support (?:us|our work)|"
-    r"kept alive by|consider (?:supporting|subscribing)|become a (?:supporter|donor))\b",
+    r"kept alive by|consider (?:supporting|subscribing)|become a (?:supporter|donor)|"
+    r"if you (?:enjoyed|liked|loved|found) (?:this|my|the|our) (?:\w+ )?(?:post|article|piece|story)|"
+    r"^what do you think(?=\?)|let (?:us|me) know (?:in the comments|what you think)|"
+    r"(?:was|were) (?:originally )?(?:written|developed|produced) (?:by|in partnership with))\b",
     re.IGNORECASE,
 )
 # A heading that opens a table of contents; the entries that follow repeat later headings.
@@ -120,7 +125,9 @@ _NEWSLETTER = re.compile(
     r"(?:our|the|free|daily|weekly) newsletters?\b|in(?:to)? your inbox|download (?:our|the) app|"
     r"follow us (?:on|for)|like us on|never miss (?:a|an|another) (?:story|update|post|article)|"
     r"already (?:a subscriber|have an account)|log in to|create (?:a |your )?(?:free )?account|"
-    r"register now|support (?:our|independent) journalism|become a (?:member|subscriber|patron))",
+    r"register now|support (?:our|independent) journalism|become a (?:member|subscriber|patron)|"
+    r"join (?:our|my|the) [\w ]{0,30}(?:newsletter|mailing list)|unlock (?:this|the full) (?:article|story)|"
+    r"exclusive to [\w+ ]{0,30}subscribers)",
     re.IGNORECASE,
 )
 # Author bios: "Ann Berg is a senior reporter who covers ...", "Ann Berg has written for ...".
@@ -265,9 +272,9 @@ def _tail_kind(paragraph: str) -> str | None:
     """
     if len(paragraph.split()) > _BIO_MAX_WORDS:
         return None
-    if paragraph.endswith("?"):
-        return None
-    if any(rule.match(paragraph) for rule in (_AUTHOR_BIO, _FOUNDER_BIO, _FIRST_PERSON_BIO)):
+    bios = (_AUTHOR_BIO, _FOUNDER_BIO, _FIRST_PERSON_BIO)
+    # "Why is a bridge the better choice?" reads like "X is a ..." but asks a question.
+    if not paragraph.endswith("?") and any(rule.match(paragraph) for rule in bios):
         return "author_bio"
     if _APPEAL.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
         return "appeal"
