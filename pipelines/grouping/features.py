@@ -218,6 +218,12 @@ _PAIR_MULTIPLIER = np.uint64(0xC2B2AE3D27D4EB4F)
 _CAPITALISED_WEIGHT = 2.0
 # Frequency floor: words wordfreq does not know count as this rare.
 _MIN_FREQUENCY = 1e-8
+# A term weighs its -log(frequency) minus this: words as common as one in 400 (-log of
+# 1/400 is 6: "the", "people") weigh nothing, and the rare names, places and numbers that
+# pin one event ("Lindsay" 11.9 -> 5.9) outweigh the common vocabulary two look-alike
+# events share ("police" 8.4 -> 2.4, "killed" 8.7 -> 2.7) far more than with plain
+# -log(frequency). ECB+ story B-cubed F1 0.897 -> 0.905 (bench/grouping_quality.py).
+_COMMON_WORD_IDF = 6.0
 # Number cache bound; cleared when reached so memory stays flat on long crawls.
 _CACHE_LIMIT = 100_000
 # Characters of the Basic Multilingual Plane: the per-character tables' size.
@@ -498,7 +504,8 @@ class FeatureExtractor:
         all_idf = np.concatenate([word_idf[content], pair_idf])
         terms, first, inverse = np.unique(all_hashes, return_index=True, return_inverse=True)
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
-        weights = (1.0 + np.log(counts)) * all_idf[first]
+        idf = np.maximum(all_idf[first] - _COMMON_WORD_IDF, 0.0)
+        weights = (1.0 + np.log(counts)) * idf
         norm = float(np.sqrt(np.dot(weights, weights)))
         if norm > 0:
             weights = weights / norm

@@ -50,7 +50,7 @@ from pipelines.grouping.index import BandIndex
 
 MINHASH_SCHEME = "affine32"
 # Version of the feature recipe; stored signatures of another version are re-computed.
-FEATURES_VERSION = "3"
+FEATURES_VERSION = "4"
 # Salts that keep copy bands and story key terms apart in one band index.
 _BAND_SALT = np.uint64(0x5BD1E9955BD1E995)
 _KEYTERM_SALT = np.uint64(0x27D4EB2F165667C5)
