@@ -89,6 +89,18 @@ class SignatureRow:
 
 
 @dataclass(frozen=True)
+class IndexRow:
+    """The part of a stored signature an in-memory index needs (no features)."""
+
+    url: str
+    text_hash: str
+    published_at: datetime | None
+    observed_at: datetime | None
+    indexed: bool
+    bands: bytes
+
+
+@dataclass(frozen=True)
 class LinkRow:
     """A verified link as stored."""
 
@@ -138,6 +150,27 @@ class GroupingStore:
         with self.database.sessions() as session:
             for row in session.scalars(query.execution_options(yield_per=1000)):
                 yield _signature_row(row)
+
+    def iter_index_rows(self, scheme: str) -> Iterator[IndexRow]:
+        """Stored signatures of `scheme` without their features, in URL order: what opening
+        an index reads (a few hundred bytes an article; the features are ten times that)."""
+        query = (
+            select(
+                GroupingSignature.url,
+                GroupingSignature.text_hash,
+                GroupingSignature.published_at,
+                GroupingSignature.observed_at,
+                GroupingSignature.indexed,
+                GroupingSignature.bands,
+            )
+            .where(GroupingSignature.scheme == scheme)
+            .order_by(GroupingSignature.url)
+        )
+        with self.database.sessions() as session:
+            for url, text_hash, published_at, observed_at, indexed, bands in session.execute(
+                query.execution_options(yield_per=5000)
+            ):
+                yield IndexRow(url, text_hash, published_at, observed_at, indexed, bands)
 
     def signatures_of(self, scheme: str, urls: Sequence[str]) -> dict[str, SignatureRow]:
         """The stored signatures of `scheme` of these URLs (those that have one)."""

@@ -315,3 +315,43 @@ def test_features_read_back_from_the_database_group_like_features_kept_in_memory
     assert {url: canonical for url, (_, canonical) in memory_result.items()} == {
         url: canonical for url, (_, canonical) in database_result.items()
     }
+
+
+def test_a_second_run_opens_without_features_and_reads_them_when_linking(
+    sqlite_url: str,
+) -> None:
+    """Opening reads band keys and times only; the first run's features come on demand."""
+    seeds = seed_texts()
+    run(
+        sqlite_url,
+        [item("https://wire.example/a", seeds[1]), item("https://a.example/peru", QUAKE_PERU, 2)],
+    )
+    crawler = get_crawler(FilesSpider, settings_dict={"DATABASE_URL": sqlite_url})
+    grouping = GroupingPipeline.from_crawler(crawler)
+    storage = StoragePipeline.from_crawler(crawler)
+    grouping.open_spider()
+    storage.open_spider()
+    assert len(grouping.grouper) == 2
+    assert not grouping.grouper._feature_cache  # nothing of the features was read
+    read_back: list[str] = []
+    load = grouping._stored_features
+
+    def counting_load(urls: list[str]) -> dict[str, ArticleFeatures]:
+        read_back.extend(urls)
+        return load(urls)
+
+    grouping.grouper._feature_loader = counting_load
+    trimmed = copies_of(seeds[1])["https://trimmed.example/a"]
+    for each in [
+        item("https://trimmed.example/a", trimmed, 4),
+        item("https://b.example/peru", QUAKE_PERU_OTHER_OUTLET, 5),
+    ]:
+        storage.process_item(grouping.process_item(each))
+    grouping.close_spider()
+    storage.close_spider()
+    grouping.spider_closed()
+
+    assert set(read_back) == {"https://wire.example/a", "https://a.example/peru"}
+    result, _ = stored(sqlite_url)
+    assert result["https://trimmed.example/a"][1] == "https://wire.example/a"
+    assert result["https://b.example/peru"][0] == result["https://a.example/peru"][0]

@@ -43,6 +43,11 @@ def test_saving_an_article_again_replaces_its_signature_and_links(database_url: 
     assert counts(database) == (1, 1)
     stored = list(store.iter_signatures("scheme-1"))
     assert [row.text_hash for row in stored] == ["newer"]
+    index = list(store.iter_index_rows("scheme-1"))
+    assert [(row.url, row.text_hash, row.bands) for row in index] == [
+        ("https://a.example/1", "newer", b"b")
+    ]
+    assert list(store.iter_index_rows("scheme-2")) == []
     assert [link.other_url for link in store.iter_links()] == ["https://c.example/1"]
     database.dispose()
 

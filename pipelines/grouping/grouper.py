@@ -152,6 +152,23 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class IndexEntry:
+    """What the in-memory index needs of a stored article: its band keys and times.
+
+    Its features are not part of it: the grouper reads them through its `FeatureLoader`
+    when a new article needs them, so opening an index reads a few hundred bytes an
+    article instead of its whole signature.
+    """
+
+    url: str
+    text_hash: str
+    published_at: datetime | None
+    observed_at: datetime | None
+    bands: UInt64Array
+    indexed: bool
+
+
+@dataclass(frozen=True)
 class Link:
     """A verified link between two articles, with its provenance."""
 
@@ -258,15 +275,23 @@ class StoryGrouper:
             return signature
         return replace(signature, bands=bands)
 
-    def load(self, signatures: Iterable[Signature], links: Iterable[Link]) -> None:
-        """Index what earlier runs stored (signatures and verified links), without re-linking."""
+    def load(self, entries: Iterable[Signature | IndexEntry], links: Iterable[Link]) -> None:
+        """Index what earlier runs stored (signatures or index entries, and verified links),
+        without re-linking.
+
+        The features of full signatures are kept (up to `feature_cache`); those of index
+        entries are read through the `feature_loader` when needed, so one is required.
+        """
         numbers: list[int] = []
         keys: list[UInt64Array] = []
-        for signature in signatures:
-            node = self._add_node(signature, index=False)
-            self._cache_features(node.url, signature.features)
-            numbers.extend([node.number] * len(signature.bands))
-            keys.append(signature.bands)
+        for entry in entries:
+            node = self._add_node(entry, index=False)
+            if isinstance(entry, Signature):
+                self._cache_features(node.url, entry.features)
+            elif self._feature_loader is None:
+                raise ValueError("index entries without features need a feature_loader")
+            numbers.extend([node.number] * len(entry.bands))
+            keys.append(entry.bands)
         if keys:
             self._index.add_many(np.array(numbers, dtype=np.int32), np.concatenate(keys))
         for link in links:
@@ -546,7 +571,7 @@ class StoryGrouper:
 
     # -- index upkeep -----------------------------------------------------------------
 
-    def _add_node(self, signature: Signature, index: bool) -> _Node:
+    def _add_node(self, signature: Signature | IndexEntry, index: bool) -> _Node:
         node = _Node(
             len(self._urls),
             signature.url,

@@ -1,8 +1,9 @@
 """GroupingPipeline: links each article to its copies' canonical and to its story.
 
-On open it loads the index earlier runs stored (signatures and verified links, in
-`grouping_signatures` and `article_links`), computing signatures only for stored articles
-that lack one of the current scheme. New signatures and links are saved every
+On open it loads the index earlier runs stored (band keys, times and verified links, from
+`grouping_signatures` and `article_links`; not the features, which are read back when a
+new article needs them), computing signatures only for stored articles that lack one of
+the current scheme. New signatures and links are saved every
 `DEDUP_FLUSH_EVERY` items and on close. Older articles whose canonical or story a new
 one changed are re-pointed in the articles table as soon as storage (which writes in
 batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
@@ -47,12 +48,19 @@ from pipelines.grouping.features import ArticleFeatures
 from pipelines.grouping.grouper import (
     GroupingInput,
     GroupingOptions,
+    IndexEntry,
     Link,
     Signature,
     StoryGrouper,
 )
 from storage.database import Database
-from storage.grouping_store import GroupingStore, LinkRow, SignatureRow, StoredDecision
+from storage.grouping_store import (
+    GroupingStore,
+    IndexRow,
+    LinkRow,
+    SignatureRow,
+    StoredDecision,
+)
 from storage.repository import ArticleRepository
 
 logger = logging.getLogger(__name__)
@@ -143,6 +151,18 @@ def signature_from_row(row: SignatureRow) -> Signature:
     )
 
 
+def index_entry_from_row(row: IndexRow) -> IndexEntry:
+    """The index entry a stored row holds."""
+    return IndexEntry(
+        row.url,
+        row.text_hash,
+        row.published_at,
+        row.observed_at,
+        np.frombuffer(row.bands, dtype="<u8").astype(np.uint64),
+        row.indexed,
+    )
+
+
 class GroupingPipeline:
     """Attaches a `GroupingDecision` to every extracted item."""
 
@@ -194,7 +214,7 @@ class GroupingPipeline:
         store = GroupingStore(self.database)
         scheme = self.options.signature_scheme
         self.grouper.load(
-            (signature_from_row(row) for row in store.iter_signatures(scheme)),
+            (index_entry_from_row(row) for row in store.iter_index_rows(scheme)),
             (
                 Link(row.url, row.other_url, row.level, row.method, row.similarity)
                 for row in store.iter_links()
