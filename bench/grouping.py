@@ -39,7 +39,12 @@ from wordfreq import top_n_list, word_frequency  # noqa: E402
 
 from pipelines.grouping.features import ArticleFeatures  # noqa: E402
 from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper  # noqa: E402
-from pipelines.grouping.pipeline import features_from_row, signature_row  # noqa: E402
+from pipelines.grouping.pipeline import (  # noqa: E402
+    features_from_row,
+    index_entry_from_row,
+    signature_from_row,
+    signature_row,
+)
 from storage.database import Database  # noqa: E402
 from storage.grouping_store import GroupingStore, LinkRow, SignatureRow  # noqa: E402
 
@@ -123,6 +128,37 @@ class SignatureDatabase:
     def features(self, urls: list[str]) -> dict[str, ArticleFeatures]:
         rows = self.store.signatures_of(self.scheme, urls)
         return {url: features_from_row(row) for url, row in rows.items()}
+
+    def open_index(self, options: GroupingOptions) -> None:
+        """Print what opening the stored index costs: whole signatures (as before) against
+        the index rows the pipeline now reads (band keys and times, features on demand)."""
+        started = time.process_time()
+        whole = StoryGrouper(options, self.features, feature_cache=0)
+        rows = list(self.store.iter_signatures(self.scheme))
+        read = sum(
+            len(row.minhash)
+            + len(row.bands)
+            + len(row.shingles)
+            + len(row.terms)
+            + len(row.weights)
+            + len(row.keyterms)
+            for row in rows
+        )
+        whole.load((signature_from_row(row) for row in rows), [])
+        whole_cpu = time.process_time() - started
+        del rows, whole
+        started = time.process_time()
+        lean = StoryGrouper(options, self.features)
+        index_rows = list(self.store.iter_index_rows(self.scheme))
+        lean_read = sum(len(row.bands) for row in index_rows)
+        lean.load((index_entry_from_row(row) for row in index_rows), [])
+        lean_cpu = time.process_time() - started
+        count = len(index_rows)
+        print(
+            f"opening the stored index of {count:,} articles: whole signatures "
+            f"{whole_cpu:.1f} CPU-s, {read / count:,.0f} array bytes an article; index rows "
+            f"{lean_cpu:.1f} CPU-s, {lean_read / count:,.0f} bytes an article"
+        )
 
 
 def main() -> None:
@@ -211,6 +247,8 @@ def main() -> None:
     print(
         f"  extrapolated to 1M articles: ~{(end_rss * 2**20 + per_article * (1e6 - count)) / 2**30:.2f} GB (target < 2 GB)"
     )
+    if database is not None:  # after the memory figures: it reads the whole table twice
+        database.open_index(options)
 
 
 if __name__ == "__main__":
