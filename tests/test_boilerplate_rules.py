@@ -36,8 +36,15 @@ def test_boilerplate_line_is_removed(line: str, kind: str) -> None:
     assert cleaned.removed[kind] == 1
 
 
-def test_caption_printed_twice_is_removed_entirely() -> None:
-    caption = "Workers repair the old pier in the early morning light"
+def test_line_printed_twice_in_a_row_keeps_one_copy() -> None:
+    line = "Workers repair the old pier in the early morning light"
+    cleaned = clean_paragraphs([line, line, BODY])
+    assert cleaned.paragraphs == [line, BODY]
+    assert cleaned.removed["repeated"] == 1
+
+
+def test_credited_caption_printed_twice_goes_entirely() -> None:
+    caption = "Workers repair the old pier at dawn. (Photo: Ann Berg/The Courier)"
     cleaned = clean_paragraphs([caption, caption, BODY])
     assert cleaned.paragraphs == [BODY]
 

@@ -53,11 +53,11 @@ def test_boilerplate_line_is_removed_and_counted(kind: str, line: str) -> None:
     assert cleaned.removed[kind] == 1
 
 
-def test_caption_printed_twice_in_a_row_goes_entirely() -> None:
-    caption = "A tram waits at the depot before its first test run on the new line."
-    cleaned = clean_paragraphs([BODY[0], caption, caption, BODY[1]])
-    assert cleaned.paragraphs == [BODY[0], BODY[1]]
-    assert cleaned.removed["repeated"] == 2
+def test_paragraph_printed_twice_in_a_row_keeps_its_first_copy() -> None:
+    line = "A tram waits at the depot before its first test run on the new line."
+    cleaned = clean_paragraphs([BODY[0], line, line, BODY[1]])
+    assert cleaned.paragraphs == [BODY[0], line, BODY[1]]
+    assert cleaned.removed["repeated"] == 1
 
 
 def test_repeats_far_apart_are_content() -> None:

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
 
 from pipelines.extraction.dates import WEEKDAYS, find_date
 
@@ -232,14 +231,14 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     the title (plain-text input, where nothing else marks it).
     """
     result = CleanedText(paragraphs=[])
-    doubled = _doubled_captions(paragraphs)
     tail_start = len(paragraphs) - _TAIL_PARAGRAPHS
     sections = _contents_blocks(paragraphs) | _closing_sections(paragraphs)
     seen: set[str] = set()
     for position, paragraph in enumerate(paragraphs):
-        # A whole paragraph printed again is a pull-quote or a page's repeat; short
-        # repeats (table cells, recurring subheadings) are content.
-        repeat = paragraph in doubled or (
+        # A whole paragraph printed again is a pull-quote or a page's repeat, and one
+        # printed twice in a row a caption or heading shown twice; the first copy stays.
+        # Short repeats far apart (table cells, recurring subheadings) are content.
+        repeat = _is_doubled(paragraphs, position) or (
             paragraph in seen and len(paragraph.split()) >= _REPEAT_MIN_WORDS
         )
         seen.add(paragraph)
@@ -361,13 +360,14 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     return None
 
 
-def _doubled_captions(paragraphs: list[str]) -> set[str]:
-    """Short paragraphs printed twice in a row: a caption shown under and beside its photo."""
-    return {
-        current
-        for previous, current in pairwise(paragraphs)
-        if current == previous and 3 <= len(current.split()) <= _CAPTION_MAX_WORDS
-    }
+def _is_doubled(paragraphs: list[str], position: int) -> bool:
+    """True when the short paragraph at `position` repeats the one just before it."""
+    paragraph = paragraphs[position]
+    return (
+        position > 0
+        and paragraph == paragraphs[position - 1]
+        and 3 <= len(paragraph.split()) <= _CAPTION_MAX_WORDS
+    )
 
 
 def _note_contact(paragraph: str, result: CleanedText) -> None:
