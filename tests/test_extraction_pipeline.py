@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ArticleItem
@@ -63,7 +65,13 @@ def test_page_without_article_is_rejected(page: str, languages: LanguageDetector
 
 
 def test_pipeline_counts_and_rejects() -> None:
-    crawler = get_crawler(settings_dict={"EXTRACTION_MODE": "recall", "EXTRACTION_SECOND_MODE": ""})
+    crawler = get_crawler(
+        settings_dict={
+            "EXTRACTION_MODE": "recall",
+            "EXTRACTION_SECOND_MODE": "",
+            "EXTRACTION_WORKERS": "0",
+        }
+    )
     pipeline = ExtractionPipeline.from_crawler(crawler)
     assert pipeline.options.second_mode is None
     pipeline.open_spider()
@@ -98,6 +106,18 @@ def test_pipeline_counts_and_rejects() -> None:
 def test_bad_settings_fail_loudly(settings: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ExtractionPipeline.from_crawler(get_crawler(settings_dict=settings))
+
+
+def test_project_default_is_one_worker_per_core() -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    assert settings.get("EXTRACTION_WORKERS") is None
+    pipeline = ExtractionPipeline.from_crawler(get_crawler(settings_dict={}))
+    assert pipeline.workers == (os.cpu_count() or 1)
+    in_process = ExtractionPipeline.from_crawler(
+        get_crawler(settings_dict={"EXTRACTION_WORKERS": "0"})
+    )
+    assert in_process.workers == 0
 
 
 def blocks(*texts: str) -> list[Block]:

@@ -21,6 +21,10 @@ from storage.models import Article, Reject, Story
 SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "articles"
 
 
+# Unit tests call process_item directly: extraction in this process, not in workers.
+IN_PROCESS = {"EXTRACTION_WORKERS": 0}
+
+
 def seed_item(name: str) -> ArticleItem:
     path = SEEDS / name
     return ArticleItem(
@@ -33,7 +37,7 @@ def seed_item(name: str) -> ArticleItem:
 
 
 def test_extraction_pipeline_attaches_the_article() -> None:
-    crawler = get_crawler(FilesSpider, settings_dict={"EXTRACTION_MIN_WORDS": 40})
+    crawler = get_crawler(FilesSpider, settings_dict={**IN_PROCESS, "EXTRACTION_MIN_WORDS": 40})
     pipeline = ExtractionPipeline.from_crawler(crawler)
     pipeline.open_spider()
     item = pipeline.process_item(seed_item("washington-times-biden-airstrikes-syria.txt"))
@@ -43,7 +47,7 @@ def test_extraction_pipeline_attaches_the_article() -> None:
 
 
 def test_extraction_pipeline_rejects_binary_with_reason_and_stat() -> None:
-    crawler = get_crawler(FilesSpider)
+    crawler = get_crawler(FilesSpider, settings_dict=IN_PROCESS)
     pipeline = ExtractionPipeline.from_crawler(crawler)
     pipeline.open_spider()
     item = ArticleItem(
@@ -56,7 +60,7 @@ def test_extraction_pipeline_rejects_binary_with_reason_and_stat() -> None:
 
 
 def test_extraction_pipeline_rejects_too_short_text_as_no_article_body() -> None:
-    crawler = get_crawler(FilesSpider, settings_dict={"EXTRACTION_MIN_WORDS": 40})
+    crawler = get_crawler(FilesSpider, settings_dict={**IN_PROCESS, "EXTRACTION_MIN_WORDS": 40})
     pipeline = ExtractionPipeline.from_crawler(crawler)
     pipeline.open_spider()
     item = ArticleItem(
@@ -96,7 +100,7 @@ def test_grouping_settings_are_validated(settings: dict[str, object], message: s
 
 
 def test_all_three_pipelines_store_one_story_and_record_rejects(sqlite_url: str) -> None:
-    crawler = get_crawler(FilesSpider, settings_dict={"DATABASE_URL": sqlite_url})
+    crawler = get_crawler(FilesSpider, settings_dict={**IN_PROCESS, "DATABASE_URL": sqlite_url})
     extraction = ExtractionPipeline.from_crawler(crawler)
     grouping = GroupingPipeline.from_crawler(crawler)
     storage = StoragePipeline.from_crawler(crawler)

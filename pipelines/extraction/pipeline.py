@@ -116,7 +116,8 @@ class ExtractionPipeline:
         if timeout <= 0:
             raise ValueError(f"EXTRACTION_TIMEOUT must be positive, not {timeout}")
         assert crawler.stats is not None
-        workers = worker_count_from_setting(settings.get("EXTRACTION_WORKERS", 0))
+        # Unset or None: one worker per core (settings.get returns None for both).
+        workers = worker_count_from_setting(settings.get("EXTRACTION_WORKERS"))
         return cls(options, crawler.stats, workers, timeout)
 
     def open_spider(self, spider: Spider | None = None) -> None:
