@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml.etree import _Element
 
+from pipelines.extraction.boilerplate import closing_heading
+
 _BLOCK_TAGS = frozenset({"p", "head", "item", "cell", "quote", "code"})
 _WORD = re.compile(r"\w+")
 _JSON_LD_MIN_WORDS = 80
@@ -91,18 +93,10 @@ def prefer_json_ld_body(blocks: list[Block], article_body: str | None) -> list[B
 def cut_trailing_sections(blocks: list[Block]) -> list[Block]:
     """`blocks` up to the first end-of-article section heading ("Related", "More from",
     "About the author", "Comments") standing after at least half of the body's words."""
-    total = sum(len(block.text.split()) for block in blocks)
-    seen = 0
-    for position, block in enumerate(blocks):
-        words = len(block.text.split())
-        if (
-            seen >= total / 2
-            and words <= _SECTION_HEADING_MAX_WORDS
-            and _END_SECTION.match(block.text)
-        ):
-            return blocks[:position]
-        seen += words
-    return blocks
+    start = closing_heading(
+        [block.text for block in blocks], _END_SECTION, _SECTION_HEADING_MAX_WORDS, 0.5
+    )
+    return blocks if start is None else blocks[:start]
 
 
 def more_complete(primary: list[Block], alternative: list[Block]) -> list[Block]:

@@ -304,21 +304,29 @@ def _contents_blocks(paragraphs: list[str]) -> dict[int, str]:
     return found
 
 
+def closing_heading(
+    texts: list[str], heading: re.Pattern[str], max_words: int, min_share: float
+) -> int | None:
+    """Position of the first short text matching `heading` that stands after at least
+    `min_share` of all the texts' words: where the article ends and what follows it
+    (related links, comments, bios) begins. None when there is no such heading."""
+    total = sum(len(text.split()) for text in texts)
+    seen = 0
+    for position, text in enumerate(texts):
+        words = len(text.split())
+        if seen >= total * min_share and words <= max_words and heading.match(text):
+            return position
+        seen += words
+    return None
+
+
 def _closing_sections(paragraphs: list[str]) -> dict[int, str]:
     """Positions from a closing "You may also like"/"Other posts" heading to the end,
     when it stands after most of the text's words."""
-    total = sum(len(paragraph.split()) for paragraph in paragraphs)
-    seen = 0
-    for position, paragraph in enumerate(paragraphs):
-        words = len(paragraph.split())
-        if (
-            seen >= total * _MORE_SECTION_MIN_SHARE
-            and words <= _MORE_SECTION_MAX_WORDS
-            and _MORE_SECTION.match(paragraph)
-        ):
-            return dict.fromkeys(range(position, len(paragraphs)), "related")
-        seen += words
-    return {}
+    start = closing_heading(
+        paragraphs, _MORE_SECTION, _MORE_SECTION_MAX_WORDS, _MORE_SECTION_MIN_SHARE
+    )
+    return {} if start is None else dict.fromkeys(range(start, len(paragraphs)), "related")
 
 
 def _entry_key(text: str) -> str:
