@@ -54,7 +54,7 @@ RETRY_AFTER_MAX = 300.0
 SITEMAP_MAX_DEPTH = 3
 
 # --- Pipelines: spider -> extraction -> grouping -> storage ------------------------------
-ITEM_PIPELINES: dict[str, int | None] = {
+ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,
     "pipelines.grouping.GroupingPipeline": 200,
     "pipelines.storage.StoragePipeline": 300,
