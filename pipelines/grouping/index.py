@@ -11,6 +11,9 @@ A key is 12 bytes: at about 52 keys an article, 1M articles take about 620 MB.
 
 from __future__ import annotations
 
+import mmap
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -92,12 +95,57 @@ class BandIndex:
 
     def _merge_arrays(self, keys: npt.NDArray[np.uint64], numbers: npt.NDArray[np.int32]) -> None:
         order = np.argsort(keys, kind="stable")
-        run = (keys[order], numbers[order])
+        run = (
+            np.take(keys, order, out=_mapped(len(keys), np.uint64)),
+            np.take(numbers, order, out=_mapped(len(numbers), np.int32)),
+        )
+        del order
         while self._runs and len(self._runs[-1][0]) <= _RUN_RATIO * len(run[0]):
-            previous_keys, previous_numbers = self._runs.pop()
-            merged_keys = np.concatenate([previous_keys, run[0]])
-            merged_numbers = np.concatenate([previous_numbers, run[1]])
-            # Two sorted halves: the stable sort (timsort/radix) merges them in linear time.
-            order = np.argsort(merged_keys, kind="stable")
-            run = (merged_keys[order], merged_numbers[order])
+            run = _merge_sorted(self._runs.pop(), run)
         self._runs.append(run)
+
+
+def _merge_sorted(
+    first: tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+    second: tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """Two sorted runs as one, `first`'s entries before `second`'s under an equal key
+    (what a stable sort of the two concatenated gives), in linear time.
+
+    Only the merged arrays, a mask and the second run's positions are allocated: a
+    stable sort of the concatenation needed three more arrays of the merged size (the
+    concatenation, the int64 order and its gather).
+    """
+    first_keys, first_numbers = first
+    second_keys, second_numbers = second
+    size = len(first_keys) + len(second_keys)
+    # Where each of `second`'s entries lands: after the equal keys of `first`.
+    positions = np.searchsorted(first_keys, second_keys, side="right")
+    positions += np.arange(len(second_keys), dtype=positions.dtype)
+    from_second = _mapped(size, np.bool_)
+    from_second[:] = False
+    from_second[positions] = True
+    merged_keys = _mapped(size, np.uint64)
+    merged_numbers = _mapped(size, np.int32)
+    merged_keys[positions] = second_keys
+    merged_numbers[positions] = second_numbers
+    np.logical_not(from_second, out=from_second)
+    merged_keys[from_second] = first_keys
+    merged_numbers[from_second] = first_numbers
+    return merged_keys, merged_numbers
+
+
+def _mapped(size: int, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """An uninitialised array in its own anonymous memory map.
+
+    Runs are replaced by ever larger ones as the index grows. Allocated by malloc, a
+    replaced run's memory stayed in the process heap (glibc raises its mmap threshold
+    after freeing a large block, so later runs of up to 32 MB came from the heap and
+    left holes too small for the next): about 2 KB of resident memory an article at
+    100k articles, three times the index itself. A map goes back to the system as soon
+    as its array is dropped.
+    """
+    nbytes = size * np.dtype(dtype).itemsize
+    if nbytes == 0:
+        return np.empty(size, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype)
