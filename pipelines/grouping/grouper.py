@@ -195,10 +195,41 @@ class _Node:
     """Publish time, POSIX seconds (a float is a third of a datetime's memory)."""
     observed: float | None
     indexed: bool
-    decision: GroupingDecision | None = None
+    # The current decision's fields, held in the record rather than as a
+    # `GroupingDecision` object of its own (about 100 bytes an article more).
+    story_key: str | None = None
+    duplicate_of_url: str | None = None
+    duplicate_similarity: float | None = None
+    story_similarity: float | None = None
+    method: str | None = None
     # Verified neighbours; most articles have none, so they share one empty mapping.
     copies: Mapping[str, float] = field(default_factory=lambda: _NO_LINKS)
     related: Mapping[str, float] = field(default_factory=lambda: _NO_LINKS)
+
+    @property
+    def decision(self) -> GroupingDecision | None:
+        """The current decision (None before the article is grouped)."""
+        if self.story_key is None or self.method is None:
+            return None
+        return GroupingDecision(
+            self.story_key,
+            self.duplicate_of_url,
+            self.duplicate_similarity,
+            self.story_similarity,
+            self.method,
+        )
+
+    @decision.setter
+    def decision(self, decision: GroupingDecision | None) -> None:
+        if decision is None:
+            self.story_key = self.duplicate_of_url = self.method = None
+            self.duplicate_similarity = self.story_similarity = None
+            return
+        self.story_key = decision.story_key
+        self.duplicate_of_url = decision.duplicate_of_url
+        self.duplicate_similarity = decision.duplicate_similarity
+        self.story_similarity = decision.story_similarity
+        self.method = decision.method
 
     @property
     def when(self) -> float | None:
@@ -440,7 +471,8 @@ class StoryGrouper:
                 canonical = group[0]
                 for member in group:
                     decision = self._decide(member, canonical, story_key, similarity, len(cluster))
-                    if _structure(member.decision) != _structure(decision):
+                    held = (member.story_key, member.duplicate_of_url, member.method)
+                    if held != _structure(decision):
                         self._changed[member.url] = decision
                     member.decision = decision
 
@@ -450,8 +482,8 @@ class StoryGrouper:
         story that grew from two may (it is the name of the row, not part of the grouping)."""
         votes: dict[str, int] = {}
         for member in members:
-            if member.decision is not None and member.decision.story_key not in used:
-                votes[member.decision.story_key] = votes.get(member.decision.story_key, 0) + 1
+            if member.story_key is not None and member.story_key not in used:
+                votes[member.story_key] = votes.get(member.story_key, 0) + 1
         if votes:
             return min(votes, key=lambda key: (-votes[key], key))
         for member in sorted(members, key=lambda member: member.order):
@@ -566,8 +598,9 @@ class StoryGrouper:
     def _current_decision(self, node: _Node) -> GroupingDecision:
         if node.decision is None:
             self._regroup(node)
-        assert node.decision is not None
-        return node.decision
+        decision = node.decision
+        assert decision is not None
+        return decision
 
     # -- index upkeep -----------------------------------------------------------------
 
