@@ -184,7 +184,9 @@ def main() -> None:
     )
     base_rss = rss_mb()
     urls: list[str] = []
-    probes: list[GroupingInput] = []
+    # Band keys of one article in 2,000 for the lookup figure (not the articles: their
+    # texts would count as index growth).
+    probes: list[np.ndarray] = []
     half_rss = 0.0
     generation = grouping_cpu = 0.0
     started = time.perf_counter()
@@ -201,7 +203,7 @@ def main() -> None:
         grouping_cpu += time.process_time() - cpu_started
         urls.append(article.url)
         if len(urls) % max(1, args.articles // 2000) == 0:
-            probes.append(article)
+            probes.append(grouper.signature(article).bands)
         if database is not None and len(urls) % SAVE_EVERY == 0:
             database.save(grouper)
         if len(urls) == args.articles // 2:
@@ -225,7 +227,7 @@ def main() -> None:
     stories = len({d.story_key for url in urls if (d := grouper.decision_of(url))})
     print(f"  {duplicates} copies, {stories} stories")
 
-    bands = [grouper.signature(article).bands for article in probes]
+    bands = probes
     index = grouper._index  # the band index on its own: one lookup per article
     index.merge()
     started = time.perf_counter()
