@@ -140,15 +140,16 @@ class GroupingStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def iter_signatures(self, scheme: str) -> Iterator[SignatureRow]:
-        """Stored signatures of `scheme`, in URL order."""
-        query = (
-            select(GroupingSignature)
-            .where(GroupingSignature.scheme == scheme)
-            .order_by(GroupingSignature.url)
-        )
-        with self.database.sessions() as session:
-            for row in session.scalars(query.execution_options(yield_per=1000)):
+    def iter_signatures(self, scheme: str, since: datetime | None = None) -> Iterator[SignatureRow]:
+        """Stored signatures of `scheme`, in URL order; only those stored at or after
+        `since` when one is given (what other workers added)."""
+        query = select(GroupingSignature).where(GroupingSignature.scheme == scheme)
+        if since is not None:
+            query = query.where(GroupingSignature.created_at >= since)
+        with self.database.read_sessions() as session:
+            for row in session.scalars(
+                query.order_by(GroupingSignature.url).execution_options(yield_per=1000)
+            ):
                 yield _signature_row(row)
 
     def iter_index_rows(self, scheme: str) -> Iterator[IndexRow]:
@@ -185,16 +186,21 @@ class GroupingStore:
                     found[row.url] = _signature_row(row)
         return found
 
-    def iter_links(self) -> Iterator[LinkRow]:
-        """Every stored link."""
-        query = select(
-            ArticleLink.url,
-            ArticleLink.other_url,
-            ArticleLink.level,
-            ArticleLink.method,
-            ArticleLink.similarity,
-        ).order_by(ArticleLink.id)
-        with self.database.sessions() as session:
+    def iter_links(self, after: int = 0) -> Iterator[LinkRow]:
+        """Stored links, oldest first; only those with an id above `after` when one is
+        given (what other workers added)."""
+        query = (
+            select(
+                ArticleLink.url,
+                ArticleLink.other_url,
+                ArticleLink.level,
+                ArticleLink.method,
+                ArticleLink.similarity,
+            )
+            .where(ArticleLink.id > after)
+            .order_by(ArticleLink.id)
+        )
+        with self.database.read_sessions() as session:
             for url, other_url, level, method, similarity in session.execute(
                 query.execution_options(yield_per=5000)
             ):

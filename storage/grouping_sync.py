@@ -18,7 +18,13 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import make_url
 
 from storage.database import Database
-from storage.grouping_store import ArticleLink, GroupingSignature, LinkRow, SignatureRow
+from storage.grouping_store import (
+    ArticleLink,
+    GroupingSignature,
+    GroupingStore,
+    LinkRow,
+    SignatureRow,
+)
 
 # Advisory lock key of grouping decisions (any constant shared by all workers).
 _GROUPING_LOCK_KEY = 7_281_034_552
@@ -75,6 +81,7 @@ class GroupingSync:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.store = GroupingStore(database)
 
     def position(self) -> tuple[int, datetime | None]:
         """The newest link id and signature time stored so far."""
@@ -85,39 +92,8 @@ class GroupingSync:
 
     def signatures_since(self, scheme: str, since: datetime | None) -> Iterator[SignatureRow]:
         """Signatures of `scheme` stored at or after `since` (all when None)."""
-        query = select(GroupingSignature).where(GroupingSignature.scheme == scheme)
-        if since is not None:
-            query = query.where(GroupingSignature.created_at >= since)
-        with self.database.read_sessions() as session:
-            for row in session.scalars(query.order_by(GroupingSignature.url)):
-                yield SignatureRow(
-                    row.url,
-                    row.scheme,
-                    row.text_hash,
-                    row.published_at,
-                    row.observed_at,
-                    row.indexed,
-                    row.content_words,
-                    row.minhash,
-                    row.bands,
-                    row.shingles,
-                    row.terms,
-                    row.weights,
-                    row.keyterms,
-                )
+        return self.store.iter_signatures(scheme, since)
 
     def links_after(self, link_id: int) -> list[LinkRow]:
         """Links stored with an id above `link_id`, oldest first."""
-        query = (
-            select(
-                ArticleLink.url,
-                ArticleLink.other_url,
-                ArticleLink.level,
-                ArticleLink.method,
-                ArticleLink.similarity,
-            )
-            .where(ArticleLink.id > link_id)
-            .order_by(ArticleLink.id)
-        )
-        with self.database.read_sessions() as session:
-            return [LinkRow(*row) for row in session.execute(query)]
+        return list(self.store.iter_links(link_id))
