@@ -307,6 +307,37 @@ def test_band_index_finds_keys_across_buffer_and_sorted_runs() -> None:
     assert split == ({3}, {2, 4})
 
 
+def test_band_index_merged_runs_are_the_stable_sort_of_everything_added() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    index = BandIndex()
+    added_keys, added_numbers = [], []
+    for number in range(3000):  # enough keys for several buffer merges and run merges
+        keys = rng.integers(0, 5000, 6).astype(np.uint64)  # repeated keys across articles
+        index.add(number, keys)
+        added_keys.append(keys)
+        added_numbers.append(np.full(len(keys), number, dtype=np.int32))
+    index.merge()
+    keys, numbers = np.concatenate(added_keys), np.concatenate(added_numbers)
+    order = np.argsort(keys, kind="stable")
+    assert len(index._runs) > 1  # the merge of runs was exercised, not only one sort
+    run_keys = np.concatenate([run[0] for run in index._runs])
+    run_numbers = np.concatenate([run[1] for run in index._runs])
+    by_run = np.lexsort((run_numbers, run_keys))
+    assert np.array_equal(run_keys[by_run], keys[order])
+    assert np.array_equal(run_numbers[by_run], numbers[order])
+    for run_keys_sorted, run_numbers_of in index._runs:
+        assert np.all(run_keys_sorted[:-1] <= run_keys_sorted[1:])
+        same_key = run_keys_sorted[:-1] == run_keys_sorted[1:]
+        # Stable: under one key, earlier articles first.
+        assert np.all(run_numbers_of[:-1][same_key] <= run_numbers_of[1:][same_key])
+        assert run_numbers_of.dtype == np.int32
+    for key in (0, 17, 4999):
+        expected = set(numbers[keys == key].tolist())
+        assert index.lookup(np.array([key], dtype=np.uint64)) == expected
+
+
 def test_ecbplus_look_alike_events_in_a_few_topics_are_told_apart(shared_data: Path) -> None:
     import json
 
