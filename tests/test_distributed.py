@@ -41,6 +41,9 @@ WORKER_SETTINGS = (
     "CONCURRENT_REQUESTS=2",
     "CONCURRENT_REQUESTS_PER_DOMAIN=2",
     "DISTRIBUTED_IDLE_TIMEOUT=3",
+    # Extraction in each worker's own process: this test is about the shared frontier and
+    # grouping, and two crawls with two extraction processes each overload a small machine.
+    "EXTRACTION_WORKERS=0",
 )
 
 
