@@ -22,6 +22,18 @@ def is_database_outage(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError) or bool(error.connection_invalidated)
 
 
+def outage_during(write: Callable[[], object]) -> str | None:
+    """Run `write`: None when it went through, else the first line of why the database
+    could not be reached. Any other database error is raised."""
+    try:
+        write()
+    except DBAPIError as error:
+        if not is_database_outage(error):
+            raise
+        return str(error.orig or error).splitlines()[0]
+    return None
+
+
 def retry_while_database_away(
     write: Callable[[], bool], patience_seconds: float, pause_seconds: float = RETRY_PAUSE_SECONDS
 ) -> bool:

@@ -25,10 +25,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ArticleItem
-from pipelines.database_outage import is_database_outage, retry_while_database_away
+from pipelines.database_outage import outage_during, retry_while_database_away
 from pipelines.database_settings import database_url_from_settings
 from pipelines.rejection import RejectedItem
 from storage.database import Database, mask_password
@@ -172,29 +171,31 @@ class StoragePipeline:
         if self.repository is None or not (self.pending_articles or self.pending_rejections):
             return True
         try:
-            if self.pending_articles:
-                written = self.repository.upsert_articles(self.pending_articles)
-                self.stats.inc_value("storage/revisions", written.revisions)
-            if self.pending_rejections:
-                self.repository.record_rejections(self.pending_rejections)
-        except DBAPIError as error:
-            if not is_database_outage(error):
-                raise
+            cause = outage_during(self._write_pending)
+        finally:
+            self.last_flush = time.monotonic()
+        if cause is not None:
             self.stats.inc_value("storage/flush_failed")
             logger.warning(
                 "Database %s unavailable, keeping %d articles to retry: %s",
                 mask_password(self.database_url),
                 len(self.pending_articles),
-                str(error.orig or error).splitlines()[0],
+                cause,
             )
             return False
-        finally:
-            self.last_flush = time.monotonic()
         self.stats.inc_value("storage/upserted", len(self.pending_articles))
         self.stats.inc_value("storage/batches")
         self.pending_articles = []
         self.pending_rejections = []
         return True
+
+    def _write_pending(self) -> None:
+        assert self.repository is not None
+        if self.pending_articles:
+            written = self.repository.upsert_articles(self.pending_articles)
+            self.stats.inc_value("storage/revisions", written.revisions)
+        if self.pending_rejections:
+            self.repository.record_rejections(self.pending_rejections)
 
     def _flush_is_due(self) -> bool:
         return time.monotonic() - self.last_flush >= self.options.flush_seconds

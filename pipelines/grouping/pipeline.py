@@ -39,10 +39,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
-from sqlalchemy.exc import DBAPIError
 
 from crawler.items import ArticleItem, GroupingDecision
-from pipelines.database_outage import is_database_outage, retry_while_database_away
+from pipelines.database_outage import outage_during, retry_while_database_away
 from pipelines.database_settings import database_url_from_settings
 from pipelines.grouping.features import ArticleFeatures
 from pipelines.grouping.grouper import (
@@ -333,20 +332,17 @@ class GroupingPipeline:
 
     def _write(self, write: Callable[[], object]) -> bool:
         """Run one database write; False (logged and counted) if the database is away."""
-        try:
-            write()
-        except DBAPIError as error:
-            if not is_database_outage(error):
-                raise
-            self.stats.inc_value("grouping/flush_failed")
-            logger.warning(
-                "Database unavailable, keeping %d grouping signatures and %d changes to retry: %s",
-                len(self._unsaved_signatures),
-                len(self._pending),
-                str(error.orig or error).splitlines()[0],
-            )
-            return False
-        return True
+        cause = outage_during(write)
+        if cause is None:
+            return True
+        self.stats.inc_value("grouping/flush_failed")
+        logger.warning(
+            "Database unavailable, keeping %d grouping signatures and %d changes to retry: %s",
+            len(self._unsaved_signatures),
+            len(self._pending),
+            cause,
+        )
+        return False
 
     def _apply_changes(self) -> bool:
         """Re-point stored articles whose grouping changed; False if the database is away."""
