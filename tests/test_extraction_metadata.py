@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from trafilatura.utils import load_html
 
 from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
 from pipelines.extraction.dates import find_dates
 from pipelines.extraction.language import LanguageDetector
-from pipelines.extraction.metadata import PageMetadata, page_metadata, parse_html
+from pipelines.extraction.metadata import PageMetadata, page_metadata
 from pipelines.extraction.reconcile import (
     choose_authors,
     choose_published,
@@ -30,7 +31,8 @@ def languages() -> LanguageDetector:
 
 
 def metadata_of(head: str, body: str = "") -> PageMetadata:
-    tree = parse_html(f"<html><head>{head}</head><body>{body}</body></html>")
+    # Parsed as extraction parses every page (the tree trafilatura reads too).
+    tree = load_html(f"<html><head>{head}</head><body>{body}</body></html>")
     assert tree is not None
     return page_metadata(tree)
 

@@ -15,8 +15,7 @@ from datetime import datetime
 from html import unescape
 from typing import Any
 
-from lxml import html as lxml_html
-from lxml.etree import ParserError, _Element, iterwalk
+from lxml.etree import _Element, iterwalk
 
 from pipelines.extraction.dates import find_dates
 
@@ -24,7 +23,6 @@ _ARTICLE_TYPES = re.compile(
     r"^(?:\w*Article|BlogPosting|LiveBlogPosting|Report|Posting|Review|Recipe|HowTo)$"
 )
 _PAGE_TYPES = re.compile(r"^(?:WebPage|ItemPage|AboutPage|FAQPage|QAPage|CollectionPage)$")
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _PUBLISHED_META = (
     "article:published_time",
     "og:article:published_time",
@@ -135,17 +133,6 @@ class PageMetadata:
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
-
-
-def parse_html(markup: str) -> _Element | None:
-    """The lxml tree of `markup`, or None when it is not parseable HTML."""
-    markup = _XML_DECLARATION.sub("", markup, count=1)
-    if not markup.strip():
-        return None
-    try:
-        return lxml_html.document_fromstring(markup)
-    except (ParserError, ValueError):
-        return None
 
 
 def page_metadata(tree: _Element) -> PageMetadata:
