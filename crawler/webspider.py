@@ -22,6 +22,7 @@ from scrapy import Request, Spider
 from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 
+from crawler.guards import refused_document, truncated_listing
 from crawler.items import ArticleItem
 from crawler.listings import ListedArticle
 from crawler.middlewares import CHANGED_AT, HINTS, REFETCH, REQUESTED_URL, ROLE
@@ -100,6 +101,24 @@ class WebSpider(Spider):
             callback=callback,
             meta={ROLE: "listing", "handle_httpstatus_list": [304], **meta},
         )
+
+    def refused_listing(self, url: str, reason: str, detail: str) -> ArticleItem:
+        """The `rejects` record of a feed or sitemap refused whole, counted
+        (`<spider>/unreadable`) and logged."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"{self.name}/unreadable")
+        logger.warning("Refused listing %s (%s): %s", url, reason, detail)
+        return refused_document(url, self.name, reason, detail)
+
+    def cut_off_listing(self, url: str, used: int, how: str) -> ArticleItem:
+        """The `listing_truncated` record of a feed or sitemap cut off short, whose `used`
+        complete entries are still followed; counted (`<spider>/truncated`) and logged."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"{self.name}/truncated")
+        logger.warning(
+            "Listing %s is cut off, following its %d complete entries: %s", url, used, how
+        )
+        return truncated_listing(url, self.name, used, how)
 
     def article_requests(self, listed: list[ListedArticle], listing_url: str) -> Iterator[Request]:
         """Requests for the articles a listing names, canonical URLs, with its metadata."""

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterator
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.guards import refused_document, truncated_listing
 from crawler.items import ArticleItem
 from crawler.listings import ListingError, parse_feed
 from crawler.webspider import WebSpider
@@ -50,21 +49,10 @@ class FeedsSpider(WebSpider):
         try:
             document = parse_feed(response.body, response.url)
         except ListingError as error:
-            self.crawler.stats.inc_value("feeds/unreadable")
-            logger.warning("Refused feed %s (%s): %s", response.url, error.reason, error)
-            yield refused_document(response.url, self.name, error.reason, str(error))
+            yield self.refused_listing(response.url, error.reason, str(error))
             return
         self.crawler.stats.inc_value("feeds/parsed")
         self.crawler.stats.inc_value("feeds/entries", len(document.articles))
         if document.truncated:
-            self.crawler.stats.inc_value("feeds/truncated")
-            logger.warning(
-                "Feed %s is cut off, fetching its %d complete entries: %s",
-                response.url,
-                len(document.articles),
-                document.truncated,
-            )
-            yield truncated_listing(
-                response.url, self.name, len(document.articles), document.truncated
-            )
+            yield self.cut_off_listing(response.url, len(document.articles), document.truncated)
         yield from self.article_requests(list(document.articles), response.url)

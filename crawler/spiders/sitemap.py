@@ -30,7 +30,6 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from crawler.guards import refused_document, truncated_listing
 from crawler.items import ArticleItem
 from crawler.listings import ListingError, parse_sitemap
 from crawler.urls import canonicalize_url
@@ -87,28 +86,17 @@ class SitemapSpider(WebSpider):
         try:
             document = parse_sitemap(self._inflate(response.body), response.url)
         except ListingError as error:
-            stats.inc_value("sitemap/unreadable")
-            logger.warning("Refused sitemap %s (%s): %s", response.url, error.reason, error)
-            yield refused_document(response.url, self.name, error.reason, str(error))
+            yield self.refused_listing(response.url, error.reason, str(error))
             return
         except (ValueError, OSError, EOFError, struct.error, zlib.error) as error:
             # ValueError: Scrapy's gunzip refusing to inflate past DOWNLOAD_MAXSIZE.
             reason = "too_large" if isinstance(error, ValueError) else "unreadable_listing"
-            stats.inc_value("sitemap/unreadable")
-            logger.warning("Refused sitemap %s (%s): %s", response.url, reason, error)
-            yield refused_document(response.url, self.name, reason, f"gzip: {error}")
+            yield self.refused_listing(response.url, reason, f"gzip: {error}")
             return
         stats.inc_value("sitemap/parsed")
         if document.truncated:
             found = len(document.sitemaps) + len(document.articles)
-            stats.inc_value("sitemap/truncated")
-            logger.warning(
-                "Sitemap %s is cut off, following its %d complete entries: %s",
-                response.url,
-                found,
-                document.truncated,
-            )
-            yield truncated_listing(response.url, self.name, found, document.truncated)
+            yield self.cut_off_listing(response.url, found, document.truncated)
         depth = int(response.meta.get(_DEPTH, 0))
         if document.kind == "sitemapindex":
             if depth >= self.max_depth:
