@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
+from pipelines.extraction.body import blocks_from_xml
 from pipelines.extraction.boilerplate import clean_paragraphs
 from pipelines.extraction.language import LanguageDetector
 
@@ -132,3 +133,16 @@ def test_plain_text_page_loses_furniture_contents_and_closing_links(
     article = extract_article(document, ExtractionOptions(), languages)
     assert article.title == "Tram Line Approved After Long Night"
     assert article.text.split("\n\n") == body
+
+
+def test_line_breaks_and_nested_blocks_in_extractor_output_separate_words() -> None:
+    xml = (
+        "<doc><main><p>Timetable: see here<lb/>Weekdays - every ten minutes</p>"
+        "<list><item>Harbour stop<lb/>Open daily</item></list>"
+        "<table><row><cell><p>Fares</p><p>Two euros</p></cell></row></table></main></doc>"
+    )
+    assert [block.text for block in blocks_from_xml(xml)] == [
+        "Timetable: see here Weekdays - every ten minutes",
+        "Harbour stop Open daily",
+        "Fares Two euros",
+    ]

@@ -17,6 +17,8 @@ from lxml.etree import _Element
 from pipelines.extraction.boilerplate import closing_heading
 
 _BLOCK_TAGS = frozenset({"p", "head", "item", "cell", "quote", "code"})
+# Tags that end a run of words inside a block: line breaks and nested blocks.
+_WORD_SEPARATING_TAGS = _BLOCK_TAGS | frozenset({"lb", "list", "row", "table"})
 _WORD = re.compile(r"\w+")
 _JSON_LD_MIN_WORDS = 80
 _JSON_LD_MIN_COVERAGE = 0.6
@@ -55,10 +57,24 @@ def blocks_from_xml(xml: str | None) -> list[Block]:
     for element in root.iter(*_BLOCK_TAGS):
         if any(ancestor.tag in _BLOCK_TAGS for ancestor in element.iterancestors()):
             continue
-        text = " ".join("".join(element.itertext()).split())
+        text = _block_text(element)
         if text:
             blocks.append(Block(str(element.tag), text, element.get("rend", "")))
     return blocks
+
+
+def _block_text(element: _Element) -> str:
+    """The words of one block, spaced: a line break or a nested block separates words
+    as much as a space does ("Click Here<lb/>Pages 1-76" is not "HerePages")."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        if event == "start":
+            parts.append(node.text or "")
+        else:
+            parts.append(" " if node.tag in _WORD_SEPARATING_TAGS else "")
+            if node is not element:
+                parts.append(node.tail or "")
+    return " ".join("".join(parts).split())
 
 
 def drop_headline(blocks: list[Block], title: str | None) -> list[Block]:
