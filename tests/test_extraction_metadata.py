@@ -101,6 +101,34 @@ def test_title_is_reconciled(head: str, body: str, expected: str) -> None:
     assert choose_title(metadata_of(head, body), None, URL) == expected
 
 
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        # A line break separates words as a space does.
+        ("<h1>NIGHT<br>TRAMS<br> <span>RETURN</span></h1>", "NIGHT TRAMS RETURN"),
+        (
+            "<h1>Night trams return<div>to the harbour line</div></h1>",
+            "Night trams return to the harbour line",
+        ),
+        # A date stamp or a nested by-line heading inside the headline is not its text.
+        (
+            '<h1><a href="/trams"><time datetime="2025-03-02">Mar 2 2025</time> Night trams return</a></h1>',
+            "Night trams return",
+        ),
+        ("<h1>Night trams return<h3>Posted on 2 March by Ann Berg</h3></h1>", "Night trams return"),
+    ],
+)
+def test_headline_text_is_what_a_reader_sees(heading: str, expected: str) -> None:
+    assert metadata_of("", heading).h1 == [expected]
+
+
+def test_a_heading_that_only_links_to_the_front_page_is_the_logo() -> None:
+    body = (
+        '<h1><a href="https://lantern.example/">lantern.example</a></h1><h1>Night trams return</h1>'
+    )
+    assert metadata_of("", body).h1 == ["Night trams return"]
+
+
 def test_json_ld_article_outranks_page_objects() -> None:
     head = """<script type="application/ld+json">{"@graph": [
         {"@type": "WebPage", "name": "City news", "datePublished": "2020-01-01"},

@@ -68,6 +68,11 @@ _AUTHOR_META = (
 _UNSEEN_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "button", "select", "iframe", "head"}
 )
+# Elements inside a heading that separate its words, and ones whose text is not the headline.
+_WORD_BREAK_TAGS = frozenset(
+    {"br", "p", "div", "li", "ul", "ol", "section", "header", "h2", "h3", "h4", "h5", "h6"}
+)
+_NOT_HEADLINE_TAGS = _UNSEEN_TAGS | frozenset({"time", "h2", "h3", "h4", "h5", "h6"})
 # How far from the headline a date still belongs to it: a by-line block above or below.
 _HEADLINE_TEXT_BEFORE = 300
 _HEADLINE_TEXT_AFTER = 600
@@ -155,7 +160,8 @@ def page_metadata(tree: _Element) -> PageMetadata:
     title_nodes = tree.xpath("//head/title")
     if title_nodes:
         found.html_title = _text(title_nodes[0]) or None
-    found.h1 = [text for text in (_text(node) for node in tree.xpath("//body//h1")) if text][:5]
+    headings = [node for node in tree.xpath("//body//h1") if not _links_home(node)]
+    found.h1 = [text for text in map(headline_text, headings) if text][:5]
     found.time_published = _visible_time(tree)
     surroundings = headline_surroundings(
         tree, [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
@@ -409,3 +415,36 @@ def _first(values: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
 
 def _text(node: _Element) -> str:
     return " ".join(node.text_content().split())
+
+
+def headline_text(node: _Element) -> str:
+    """The words of a heading as a reader takes them in: a line break or a block inside
+    it separates words ("WEEKEND<br>CODING" is two words), and what a heading holds but
+    does not say (a `<time>` stamp, a nested heading with the by-line, scripts) is left
+    out."""
+    parts: list[str] = []
+
+    def read(element: _Element) -> None:
+        parts.append(element.text or "")
+        for child in element:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag not in _NOT_HEADLINE_TAGS:
+                if tag in _WORD_BREAK_TAGS:
+                    parts.append(" ")
+                read(child)
+                if tag in _WORD_BREAK_TAGS:
+                    parts.append(" ")
+            parts.append(child.tail or "")
+
+    read(node)
+    return " ".join("".join(parts).split())
+
+
+def _links_home(heading: _Element) -> bool:
+    """True for a heading that is only a link to the site's front page: the site's logo
+    set as `<h1>`, not an article's headline."""
+    links = heading.xpath(".//a[@href]")
+    if len(links) != 1 or _text(links[0]) != _text(heading):
+        return False
+    href = links[0].get("href", "")
+    return re.sub(r"^(?:https?:)?//[^/]+", "", href.strip()) in ("", "/")
