@@ -382,13 +382,16 @@ def test_minhash_values_are_datasketchs_affine32_for_the_same_seed() -> None:
 
     grouper = StoryGrouper(GroupingOptions())
     generator = np.random.default_rng(7)
-    for count in (0, 1, 3, 250):
-        shingles = np.unique(generator.integers(0, 2**32, count, dtype=np.uint64)).astype(np.uint32)
+    samples = [
+        np.unique(generator.integers(0, 2**32, count, dtype=np.uint64)).astype(np.uint32)
+        for count in (0, 1, 3, 250, 0, 40_000, 2)
+    ]
+    signature = grouper.signature(GroupingInput("https://x.example/", "", "h"))
+    assert signature.minhash.dtype == np.uint32
+    for shingles, minhash in zip(samples, grouper._minhashes(samples), strict=True):
         reference = MinHash(num_perm=128, seed=1, hashfunc=int, scheme="affine32")
         reference.update_batch(shingles.tolist())
-        signature = grouper.signature(GroupingInput("https://x.example/", "", "h"))
-        assert signature.minhash.dtype == np.uint32
-        assert grouper._minhash(shingles).tolist() == reference.hashvalues.tolist()
+        assert minhash.tolist() == reference.hashvalues.tolist()
 
 
 def test_average_link_clusters_are_scipys_dendrogram_cut() -> None:

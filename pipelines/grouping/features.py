@@ -14,6 +14,7 @@ import math
 import re
 import struct
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import blake2b
 
@@ -224,6 +225,8 @@ _MIN_FREQUENCY = 1e-8
 # events share ("police" 8.4 -> 2.4, "killed" 8.7 -> 2.7) far more than with plain
 # -log(frequency). ECB+ story B-cubed F1 0.897 -> 0.905 (bench/grouping_quality.py).
 _COMMON_WORD_IDF = 6.0
+# Characters of the texts `FeatureExtractor.extract_many` puts through one pass.
+_BATCH_CHARACTERS = 1 << 19
 # Number cache bound; cleared when reached so memory stays flat on long crawls.
 _CACHE_LIMIT = 100_000
 # Characters of the Basic Multilingual Plane: the per-character tables' size.
@@ -307,15 +310,28 @@ class ArticleFeatures:
         smaller = min(len(self.shingles), len(other.shingles))
         if smaller == 0:
             return 0.0
-        shared = np.intersect1d(self.shingles, other.shingles, assume_unique=True)
-        return len(shared) / smaller
+        return len(_shared(self.shingles, other.shingles)[0]) / smaller
 
     def cosine(self, other: ArticleFeatures) -> float:
         """TF-IDF cosine of the two term vectors."""
-        _, mine, theirs = np.intersect1d(
-            self.terms, other.terms, assume_unique=True, return_indices=True
-        )
+        mine, theirs = _shared(self.terms, other.terms)
         return float(np.dot(self.weights[mine], other.weights[theirs]))
+
+
+def _shared(
+    first: npt.NDArray[np.generic], second: npt.NDArray[np.generic]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Where the values two sorted arrays of distinct values share sit in each, in
+    ascending order of value (`np.intersect1d(..., return_indices=True)` without its sort:
+    the shorter array is looked up in the longer)."""
+    if len(first) > len(second):
+        theirs, mine = _shared(second, first)
+        return mine, theirs
+    if not len(first):
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    position = np.minimum(np.searchsorted(second, first), len(second) - 1)
+    mine = np.flatnonzero(second[position] == first)
+    return mine, position[mine]
 
 
 class _Tokens:
@@ -381,16 +397,70 @@ class FeatureExtractor:
 
     def extract(self, title: str | None, text: str) -> ArticleFeatures:
         """Features of one article: body shingles, and terms of title and body."""
-        tokens = self._tokens(f"{title}\n{text}" if title else text)
-        # The line break ends the title's last token: the title's tokens start before it.
-        title_count = int(np.searchsorted(tokens.starts, len(title))) if title else 0
-        hashes = tokens.hashes
-        sample = self._shingle_sample(hashes[title_count:])
-        terms, weights, meaningful = self._term_vector(tokens)
-        body = slice(title_count, None)
-        content_words = len(np.unique(hashes[body][meaningful[body]]))
-        order = np.lexsort((terms, -weights))[: self.options.story_keyterms]
-        return ArticleFeatures(sample, terms, weights, np.sort(terms[order]), content_words)
+        return self.extract_many([(title, text)])[0]
+
+    def extract_many(self, articles: Sequence[tuple[str | None, str]]) -> list[ArticleFeatures]:
+        """Features of many articles (title, body), each exactly what `extract` gives alone.
+
+        The texts are joined, a line break apart (it ends any token), and go through one
+        pass of array operations in chunks of about `_BATCH_CHARACTERS` characters: the
+        per-call cost of numpy is paid once a chunk instead of once an article.
+        """
+        features: list[ArticleFeatures] = []
+        chunk: list[tuple[str | None, str]] = []
+        characters = 0
+        for title, text in articles:
+            size = len(text) + (len(title) + 1 if title else 0) + 1
+            if chunk and characters + size > _BATCH_CHARACTERS:
+                features.extend(self._extract_chunk(chunk))
+                chunk, characters = [], 0
+            chunk.append((title, text))
+            characters += size
+        if chunk:
+            features.extend(self._extract_chunk(chunk))
+        return features
+
+    def _extract_chunk(self, articles: list[tuple[str | None, str]]) -> list[ArticleFeatures]:
+        documents = [f"{title}\n{text}" if title else text for title, text in articles]
+        count = len(documents)
+        lengths = np.array([len(document) for document in documents], dtype=np.int64)
+        # Where each document starts in the joined text, and (last) where the text ends.
+        document_starts = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(lengths + 1, out=document_starts[1:])
+        title_lengths = np.array([len(title) if title else 0 for title, _ in articles])
+        tokens = self._tokens("\n".join(documents))
+        starts = tokens.starts
+        # Token ranges of each document, and where its body starts (after the title's
+        # tokens: the line break ends the title's last token, so they start before it).
+        first_token = np.searchsorted(starts, document_starts)
+        body_first = np.searchsorted(starts, document_starts[:-1] + title_lengths)
+        document = np.repeat(np.arange(count), np.diff(first_token))
+        shingles = self._shingle_samples(tokens.hashes, document, body_first, first_token[1:])
+        terms, weights, term_document, meaningful = self._term_vectors(tokens, document, count)
+        in_body = np.arange(len(starts)) >= body_first[document]
+        content_words = _distinct_per_document(
+            tokens.hashes[meaningful & in_body], document[meaningful & in_body], count
+        )
+        # The highest-weighted terms of each document (ties: smaller hash), sorted.
+        order = np.lexsort((terms, -weights, term_document))
+        term_bounds = _bounds(term_document, count)
+        rank = np.arange(len(order)) - term_bounds[term_document[order]]
+        chosen = order[rank < self.options.story_keyterms]
+        keyterm_document = term_document[chosen]
+        keyterms = terms[chosen][np.lexsort((terms[chosen], keyterm_document))]
+        keyterm_bounds = _bounds(keyterm_document, count)
+        shingle_bounds = _bounds((shingles >> np.uint64(32)).astype(np.intp), count)
+        shingle_values = (shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        return [
+            ArticleFeatures(
+                shingle_values[shingle_bounds[index] : shingle_bounds[index + 1]].copy(),
+                terms[term_bounds[index] : term_bounds[index + 1]].copy(),
+                weights[term_bounds[index] : term_bounds[index + 1]].copy(),
+                keyterms[keyterm_bounds[index] : keyterm_bounds[index + 1]].copy(),
+                int(content_words[index]),
+            )
+            for index in range(count)
+        ]
 
     def _tokens(self, text: str) -> _Tokens:
         """The tokens of `text`, hashed: one pass of array operations over its characters."""
@@ -467,23 +537,39 @@ class FeatureExtractor:
         first = np.concatenate([[True], hashes[1:] != hashes[:-1]])
         return hashes[first], idf[first]
 
-    def _shingle_sample(self, hashes: UInt64Array) -> UInt32Array:
+    def _shingle_samples(
+        self,
+        hashes: UInt64Array,
+        document: npt.NDArray[np.intp],
+        body_first: npt.NDArray[np.intp],
+        body_end: npt.NDArray[np.intp],
+    ) -> UInt64Array:
+        """Each document's sampled body shingle hashes (the high 32 bits of each shingle's
+        mixed hash), distinct and sorted, as `document << 32 | hash`."""
         size = self.options.shingle_size
         count = len(hashes) - size + 1
         if count <= 0:
-            return np.empty(0, dtype=np.uint32)
+            return np.empty(0, dtype=np.uint64)
         combined = hashes[:count].copy()
         for offset in range(1, size):
             combined = combined * _SHINGLE_MULTIPLIER + hashes[offset : offset + count]
-        mixed = fmix64(combined)
+        # Shingles wholly inside one document's body.
+        owner = document[:count]
+        inside = (np.arange(count) >= body_first[owner]) & (
+            np.arange(size, count + size) <= body_end[owner]
+        )
+        mixed = fmix64(combined[inside])
+        owner = owner[inside]
         if self.options.shingle_sample > 1:
-            mixed = mixed[mixed % np.uint64(self.options.shingle_sample) == 0]
-        return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
+            sampled = mixed % np.uint64(self.options.shingle_sample) == 0
+            mixed, owner = mixed[sampled], owner[sampled]
+        return np.unique((owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32)))
 
-    def _term_vector(
-        self, tokens: _Tokens
-    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.bool_]]:
-        """Term hashes, their TF-IDF weights, and which tokens are content words."""
+    def _term_vectors(
+        self, tokens: _Tokens, document: npt.NDArray[np.intp], count: int
+    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        """Each document's term hashes (sorted) and TF-IDF weights, laid one document
+        after the other, with the document of each term; and which tokens are content words."""
         hashes = tokens.hashes
         stop = _members(hashes, self._stop_hashes)
         digits = tokens.digits
@@ -492,7 +578,9 @@ class FeatureExtractor:
         boost = np.where(capitalised, _CAPITALISED_WEIGHT, 1.0)[content]
         word_hashes = hashes[content]
         # Capitalised word pairs ("Tara Reid", "Los Angeles") name the people and places.
-        pairs = np.flatnonzero(capitalised[:-1] & capitalised[1:] & ~stop[:-1])
+        pairs = np.flatnonzero(
+            capitalised[:-1] & capitalised[1:] & ~stop[:-1] & (document[:-1] == document[1:])
+        )
         pair_hashes = fmix64(hashes[pairs] * _PAIR_MULTIPLIER + hashes[pairs + 1])
         word_idf = self._word_idf(tokens)
         # wordfreq's frequency of a phrase: 1 / (1/f1 + 1/f2), floored like a word's.
@@ -500,16 +588,37 @@ class FeatureExtractor:
             np.logaddexp(word_idf[pairs], word_idf[pairs + 1]), -math.log(_MIN_FREQUENCY)
         )
         all_hashes = np.concatenate([word_hashes, pair_hashes])
+        all_documents = np.concatenate([document[content], document[pairs]])
         all_boosts = np.concatenate([boost, np.ones(len(pairs))])
         all_idf = np.concatenate([word_idf[content], pair_idf])
-        terms, first, inverse = np.unique(all_hashes, return_index=True, return_inverse=True)
+        # A stable sort by document, then hash: a term's first entry is its first occurrence.
+        order = np.lexsort((all_hashes, all_documents))
+        sorted_hashes, sorted_documents = all_hashes[order], all_documents[order]
+        first_of_term = np.ones(len(order), dtype=bool)
+        first_of_term[1:] = (sorted_hashes[1:] != sorted_hashes[:-1]) | (
+            sorted_documents[1:] != sorted_documents[:-1]
+        )
+        inverse = np.empty(len(order), dtype=np.intp)
+        inverse[order] = np.cumsum(first_of_term) - 1
+        terms = sorted_hashes[first_of_term]
+        term_document = sorted_documents[first_of_term]
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
-        idf = np.maximum(all_idf[first] - _COMMON_WORD_IDF, 0.0)
+        idf = np.maximum(all_idf[order[first_of_term]] - _COMMON_WORD_IDF, 0.0)
         weights = (1.0 + np.log(counts)) * idf
-        norm = float(np.sqrt(np.dot(weights, weights)))
-        if norm > 0:
-            weights = weights / norm
-        return terms, weights.astype(np.float32), content & ~digits
+        bounds = _bounds(term_document, count)
+        # One document's norm is one dot product, as for a text alone (a segmented sum
+        # would add in another order and change the last bits).
+        norms = np.array(
+            [
+                np.dot(weights[start:end], weights[start:end])
+                for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            ],
+            dtype=np.float64,
+        )
+        norms = np.sqrt(norms)[term_document]
+        scaled = norms > 0
+        weights[scaled] = weights[scaled] / norms[scaled]
+        return terms, weights.astype(np.float32), term_document, content & ~digits
 
     def _word_idf(self, tokens: _Tokens) -> npt.NDArray[np.float64]:
         """-log(frequency) of each token; words wordfreq does not know count as very rare.
@@ -571,6 +680,22 @@ class _HashTable:
             hit = self._overflow_keys[position] == keys[missing]
             result[missing[hit]] = self._overflow_values[position[hit]]
         return result
+
+
+def _bounds(owner: npt.NDArray[np.intp], count: int) -> npt.NDArray[np.intp]:
+    """Where each of `count` owners' entries start in `owner` (sorted), and where they end."""
+    return np.searchsorted(owner, np.arange(count + 1))
+
+
+def _distinct_per_document(
+    hashes: UInt64Array, document: npt.NDArray[np.intp], count: int
+) -> npt.NDArray[np.intp]:
+    """How many distinct hashes each of `count` documents has."""
+    order = np.lexsort((hashes, document))
+    hashes, document = hashes[order], document[order]
+    distinct = np.ones(len(order), dtype=bool)
+    distinct[1:] = (hashes[1:] != hashes[:-1]) | (document[1:] != document[:-1])
+    return np.bincount(document[distinct], minlength=count)
 
 
 def _members(values: UInt64Array, sorted_set: UInt64Array) -> npt.NDArray[np.bool_]:

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -70,6 +70,8 @@ _NO_LINKS: Mapping[str, float] = MappingProxyType({})
 _PAIRWISE_DIRECT = 8
 # datasketch's affine32 value of an empty MinHash.
 _EMPTY_MINHASH = np.uint32(0xFFFFFFFF)
+# Shingles whose permuted values one array holds while MinHashes are computed (16 MB).
+_MINHASH_SLICE = 32_768
 # Below this many distinct terms (title and body) a text is empty for grouping.
 _MIN_LINKABLE_TERMS = 4
 
@@ -285,26 +287,42 @@ class StoryGrouper:
 
     def signature(self, article: GroupingInput) -> Signature:
         """Features, MinHash and band keys of one article (pure; nothing is indexed)."""
-        features = self.extractor.extract(article.title, article.text)
-        indexed = features.content_words >= self.options.min_content_words
-        minhash = self._minhash(features.shingles)
-        signature = Signature(
-            article.url,
-            article.text_hash,
-            article.published_at,
-            article.observed_at,
-            minhash,
-            np.empty(0, np.uint64),
-            features,
-            indexed,
+        return self.signatures([article])[0]
+
+    def signatures(self, articles: Sequence[GroupingInput]) -> list[Signature]:
+        """`signature` of each article, computed in one batch of array operations (the
+        same values: a signature depends on its own article only)."""
+        features = self.extractor.extract_many(
+            [(article.title, article.text) for article in articles]
         )
-        if indexed:
-            bands = self._bands(minhash, features.keyterms)
-        elif signature.linkable:
-            bands = fmix64(features.keyterms ^ _KEYTERM_SALT)
-        else:
-            return signature
-        return replace(signature, bands=bands)
+        minhashes = self._minhashes([each.shingles for each in features])
+        copy_bands = self._copy_bands(minhashes)
+        keyterm_bands = np.split(
+            fmix64(np.concatenate([each.keyterms for each in features]) ^ _KEYTERM_SALT),
+            np.cumsum([len(each.keyterms) for each in features])[:-1],
+        )
+        signatures: list[Signature] = []
+        for position, (article, each) in enumerate(zip(articles, features, strict=True)):
+            indexed = each.content_words >= self.options.min_content_words
+            if indexed:
+                bands = np.concatenate([copy_bands[position], keyterm_bands[position]])
+            elif len(each.terms) >= _MIN_LINKABLE_TERMS:  # `Signature.linkable`
+                bands = keyterm_bands[position].copy()
+            else:
+                bands = np.empty(0, np.uint64)
+            signatures.append(
+                Signature(
+                    article.url,
+                    article.text_hash,
+                    article.published_at,
+                    article.observed_at,
+                    minhashes[position].copy(),
+                    bands,
+                    each,
+                    indexed,
+                )
+            )
+        return signatures
 
     def load(self, entries: Iterable[Signature | IndexEntry], links: Iterable[Link]) -> None:
         """Index what earlier runs stored (signatures or index entries, and verified links),
@@ -341,6 +359,15 @@ class StoryGrouper:
         An article read again with the same text keeps its decision, so re-runs change nothing.
         """
         return self.assign_signature(self.signature(article))
+
+    def assign_many(self, articles: Sequence[GroupingInput]) -> list[GroupingDecision]:
+        """`assign` each article in turn, their signatures computed in one batch first.
+
+        Only the signatures are batched (they depend on nothing but their own article):
+        linking stays one article after the other, in the order given, so the decisions,
+        links and stored signatures are those of `assign` called on each.
+        """
+        return [self.assign_signature(signature) for signature in self.signatures(articles)]
 
     def assign_signature(self, signature: Signature) -> GroupingDecision:
         """`assign` for an article whose signature is already computed."""
@@ -662,25 +689,41 @@ class StoryGrouper:
         for url in neighbours:
             self._regroup(self._nodes[url])
 
-    def _minhash(self, shingles: UInt32Array) -> UInt32Array:
-        """datasketch's affine32 MinHash of the shingle hashes, computed as one array
-        operation: the same values as `MinHash(..., hashfunc=int).update_batch(shingles)`
-        with this seed and `num_perm` (a test holds them equal)."""
-        if len(shingles) == 0:
-            return np.full(self.options.num_perm, _EMPTY_MINHASH, dtype=np.uint32)
-        mixed = _fmix32(shingles.astype(np.uint32))
-        permuted = mixed[:, None] * self._multipliers[None, :] + self._offsets[None, :]
-        return np.asarray(permuted.min(axis=0), dtype=np.uint32)
+    def _minhashes(self, shingles: Sequence[UInt32Array]) -> npt.NDArray[np.uint32]:
+        """datasketch's affine32 MinHash of each array of shingle hashes (a row each),
+        computed as array operations: the same values as
+        `MinHash(..., hashfunc=int).update_batch(shingles)` with this seed and `num_perm`
+        (a test holds them equal)."""
+        minhashes = np.full((len(shingles), self.options.num_perm), _EMPTY_MINHASH, np.uint32)
+        sizes = np.array([len(each) for each in shingles], dtype=np.intp)
+        filled = np.flatnonzero(sizes)
+        if not len(filled):
+            return minhashes
+        mixed = _fmix32(np.concatenate([shingles[index] for index in filled.tolist()]))
+        ends = np.cumsum(sizes[filled])
+        starts = ends - sizes[filled]
+        # Rows of (shingle, permutation) values in slices of about `_MINHASH_SLICE` shingles.
+        begin = 0
+        while begin < len(filled):
+            end = int(np.searchsorted(ends, starts[begin] + _MINHASH_SLICE, side="right"))
+            end = max(end, begin + 1)
+            values = mixed[starts[begin] : ends[end - 1], None] * self._multipliers[None, :]
+            values += self._offsets[None, :]
+            minhashes[filled[begin:end]] = np.minimum.reduceat(
+                values, starts[begin:end] - starts[begin], axis=0
+            )
+            begin = end
+        return minhashes
 
-    def _bands(self, minhash: UInt32Array, keyterms: UInt64Array) -> UInt64Array:
-        """LSH band keys (`copy_bands` bands of `copy_rows` values) and salted key terms."""
+    def _copy_bands(self, minhashes: npt.NDArray[np.uint32]) -> UInt64Array:
+        """LSH band keys of each MinHash row: `copy_bands` bands of `copy_rows` values."""
         rows = self.options.copy_rows
         bands = self.options.copy_bands
-        values = minhash[: bands * rows].astype(np.uint64).reshape(bands, rows)
-        keys = np.arange(bands, dtype=np.uint64) * _BAND_SALT
+        values = minhashes[:, : bands * rows].astype(np.uint64).reshape(len(minhashes), bands, rows)
+        keys = np.broadcast_to(np.arange(bands, dtype=np.uint64) * _BAND_SALT, values.shape[:2])
         for column in range(rows):
-            keys = fmix64(keys * _ROW_MULTIPLIER + values[:, column])
-        return np.concatenate([keys, fmix64(keyterms ^ _KEYTERM_SALT)])
+            keys = fmix64(keys * _ROW_MULTIPLIER + values[:, :, column])
+        return np.asarray(keys, dtype=np.uint64)
 
 
 def _seconds(moment: datetime | None) -> float | None:
