@@ -227,6 +227,10 @@ _MIN_FREQUENCY = 1e-8
 _COMMON_WORD_IDF = 6.0
 # Characters of the texts `FeatureExtractor.extract_many` puts through one pass.
 _BATCH_CHARACTERS = 1 << 19
+# ... and at most this many texts (document numbers sort as 16-bit integers).
+_BATCH_DOCUMENTS = 0xFFFF
+# Slots of the stop-word table: few enough keys share a slot to need the overflow search.
+_STOP_WORD_SLOTS = 1 << 14
 # Number cache bound; cleared when reached so memory stays flat on long crawls.
 _CACHE_LIMIT = 100_000
 # Characters of the Basic Multilingual Plane: the per-character tables' size.
@@ -391,7 +395,8 @@ class FeatureExtractor:
         ).astype(np.uint64) + np.uint64(1)
         self._powers = np.ones(1, dtype=np.uint64)
         self._inverse_powers = np.ones(1, dtype=np.uint64)
-        self._stop_hashes = np.unique(self._tokens(" ".join(sorted(STOP_WORDS))).hashes)
+        stop_hashes = np.unique(self._tokens(" ".join(sorted(STOP_WORDS))).hashes)
+        self._stop_words = _HashTable(stop_hashes, np.ones(len(stop_hashes)), _STOP_WORD_SLOTS)
         self._vocabulary = _HashTable(*self._frequency_table())
         self._number_idf_cache: dict[int, float] = {}
 
@@ -411,7 +416,7 @@ class FeatureExtractor:
         characters = 0
         for title, text in articles:
             size = len(text) + (len(title) + 1 if title else 0) + 1
-            if chunk and characters + size > _BATCH_CHARACTERS:
+            if chunk and (characters + size > _BATCH_CHARACTERS or len(chunk) == _BATCH_DOCUMENTS):
                 features.extend(self._extract_chunk(chunk))
                 chunk, characters = [], 0
             chunk.append((title, text))
@@ -436,18 +441,22 @@ class FeatureExtractor:
         body_first = np.searchsorted(starts, document_starts[:-1] + title_lengths)
         document = np.repeat(np.arange(count), np.diff(first_token))
         shingles = self._shingle_samples(tokens.hashes, document, body_first, first_token[1:])
-        terms, weights, term_document, meaningful = self._term_vectors(tokens, document, count)
         in_body = np.arange(len(starts)) >= body_first[document]
-        content_words = _distinct_per_document(
-            tokens.hashes[meaningful & in_body], document[meaningful & in_body], count
+        terms, weights, term_document, content_words = self._term_vectors(
+            tokens, document, in_body, count
         )
-        # The highest-weighted terms of each document (ties: smaller hash), sorted.
-        order = np.lexsort((terms, -weights, term_document))
+        # The highest-weighted terms of each document (ties: smaller hash), sorted. Terms
+        # are in (document, hash) order, so a stable sort by document, then weight
+        # descending (a weight's bits, for weights >= 0, order as the weights do) ranks them.
+        descending = np.uint64(0xFFFFFFFF) - weights.view(np.uint32).astype(np.uint64)
+        order = np.argsort(
+            (term_document.astype(np.uint64) << np.uint64(32)) | descending, kind="stable"
+        )
         term_bounds = _bounds(term_document, count)
         rank = np.arange(len(order)) - term_bounds[term_document[order]]
-        chosen = order[rank < self.options.story_keyterms]
+        chosen = np.sort(order[rank < self.options.story_keyterms])
         keyterm_document = term_document[chosen]
-        keyterms = terms[chosen][np.lexsort((terms[chosen], keyterm_document))]
+        keyterms = terms[chosen]
         keyterm_bounds = _bounds(keyterm_document, count)
         shingle_bounds = _bounds((shingles >> np.uint64(32)).astype(np.intp), count)
         shingle_values = (shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32)
@@ -566,12 +575,17 @@ class FeatureExtractor:
         return np.unique((owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32)))
 
     def _term_vectors(
-        self, tokens: _Tokens, document: npt.NDArray[np.intp], count: int
-    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        self,
+        tokens: _Tokens,
+        document: npt.NDArray[np.intp],
+        in_body: npt.NDArray[np.bool_],
+        count: int,
+    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Each document's term hashes (sorted) and TF-IDF weights, laid one document
-        after the other, with the document of each term; and which tokens are content words."""
+        after the other, with the document of each term; and each document's number of
+        distinct content words in the body."""
         hashes = tokens.hashes
-        stop = _members(hashes, self._stop_hashes)
+        stop = self._stop_words.get(hashes, 0.0) > 0
         digits = tokens.digits
         content = ~stop & ((tokens.lengths > 2) | digits)
         capitalised = tokens.capitalised & ~digits
@@ -591,8 +605,10 @@ class FeatureExtractor:
         all_documents = np.concatenate([document[content], document[pairs]])
         all_boosts = np.concatenate([boost, np.ones(len(pairs))])
         all_idf = np.concatenate([word_idf[content], pair_idf])
-        # A stable sort by document, then hash: a term's first entry is its first occurrence.
-        order = np.lexsort((all_hashes, all_documents))
+        # A stable sort by document, then hash (the hash sort first, then the document's
+        # as 16-bit radix): a term's first entry is its first occurrence.
+        order = np.argsort(all_hashes, kind="stable")
+        order = order[np.argsort(all_documents[order].astype(np.uint16), kind="stable")]
         sorted_hashes, sorted_documents = all_hashes[order], all_documents[order]
         first_of_term = np.ones(len(order), dtype=bool)
         first_of_term[1:] = (sorted_hashes[1:] != sorted_hashes[:-1]) | (
@@ -603,6 +619,11 @@ class FeatureExtractor:
         terms = sorted_hashes[first_of_term]
         term_document = sorted_documents[first_of_term]
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
+        # Content words are terms: a term with a content word of the body among its
+        # occurrences is one distinct content word of the body (numbers left out).
+        meaningful = (~digits & in_body)[content]
+        in_text = np.bincount(inverse[: len(meaningful)][meaningful], minlength=len(terms))
+        content_words = np.bincount(term_document[in_text > 0], minlength=count)
         idf = np.maximum(all_idf[order[first_of_term]] - _COMMON_WORD_IDF, 0.0)
         weights = (1.0 + np.log(counts)) * idf
         bounds = _bounds(term_document, count)
@@ -618,31 +639,33 @@ class FeatureExtractor:
         norms = np.sqrt(norms)[term_document]
         scaled = norms > 0
         weights[scaled] = weights[scaled] / norms[scaled]
-        return terms, weights.astype(np.float32), term_document, content & ~digits
+        return terms, weights.astype(np.float32), term_document, content_words
 
     def _word_idf(self, tokens: _Tokens) -> npt.NDArray[np.float64]:
         """-log(frequency) of each token; words wordfreq does not know count as very rare.
 
         Numbers are not in the word table (wordfreq buckets them by their digits): the
-        few an article has are looked up one by one, and remembered.
+        few an article has are looked up one by one, and remembered by their token hash.
         """
         idf = self._vocabulary.get(tokens.hashes, -math.log(_MIN_FREQUENCY))
-        for index in np.flatnonzero(tokens.digits).tolist():
-            start = int(tokens.starts[index])
-            idf[index] = self._number_idf(tokens.text[start : start + int(tokens.lengths[index])])
-        return idf
-
-    def _number_idf(self, number: str) -> float:
-        """-log(frequency) of a number as wordfreq sees it."""
+        numbers = np.flatnonzero(tokens.digits)
+        if not len(numbers):
+            return idf
         cache = self._number_idf_cache
-        key = hash64(number)
-        if key not in cache:
-            if len(cache) > _CACHE_LIMIT:
-                cache.clear()
-            cache[key] = -math.log(
-                max(word_frequency(number, self.options.language), _MIN_FREQUENCY)
-            )
-        return cache[key]
+        values = []
+        for index, key in zip(numbers.tolist(), tokens.hashes[numbers].tolist(), strict=True):
+            value = cache.get(key)
+            if value is None:
+                if len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+                start = int(tokens.starts[index])
+                number = tokens.text[start : start + int(tokens.lengths[index])]
+                value = cache[key] = -math.log(
+                    max(word_frequency(number, self.options.language), _MIN_FREQUENCY)
+                )
+            values.append(value)
+        idf[numbers] = values
+        return idf
 
 
 class _HashTable:
@@ -652,8 +675,11 @@ class _HashTable:
     few keys whose slot is taken sit in a small sorted overflow array.
     """
 
-    def __init__(self, keys: UInt64Array, values: npt.NDArray[np.float64]) -> None:
-        self._shift = np.uint64(64 - max(4, int(np.ceil(np.log2(max(len(keys), 1) * 2)))))
+    def __init__(
+        self, keys: UInt64Array, values: npt.NDArray[np.float64], min_slots: int = 16
+    ) -> None:
+        slots_wanted = max(min_slots, max(len(keys), 1) * 2)
+        self._shift = np.uint64(64 - max(4, int(np.ceil(np.log2(slots_wanted)))))
         slots = 1 << (64 - int(self._shift))
         slot = (keys >> self._shift).astype(np.intp)
         first = np.zeros(len(keys), dtype=bool)
@@ -685,20 +711,3 @@ class _HashTable:
 def _bounds(owner: npt.NDArray[np.intp], count: int) -> npt.NDArray[np.intp]:
     """Where each of `count` owners' entries start in `owner` (sorted), and where they end."""
     return np.searchsorted(owner, np.arange(count + 1))
-
-
-def _distinct_per_document(
-    hashes: UInt64Array, document: npt.NDArray[np.intp], count: int
-) -> npt.NDArray[np.intp]:
-    """How many distinct hashes each of `count` documents has."""
-    order = np.lexsort((hashes, document))
-    hashes, document = hashes[order], document[order]
-    distinct = np.ones(len(order), dtype=bool)
-    distinct[1:] = (hashes[1:] != hashes[:-1]) | (document[1:] != document[:-1])
-    return np.bincount(document[distinct], minlength=count)
-
-
-def _members(values: UInt64Array, sorted_set: UInt64Array) -> npt.NDArray[np.bool_]:
-    """Which `values` are in `sorted_set` (sorted, non-empty)."""
-    position = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return np.asarray(sorted_set[position] == values)
