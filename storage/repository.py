@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.crawl_state import ArticleRevision
@@ -127,28 +127,37 @@ class ArticleRepository:
         if not merged:
             return UpsertResult({}, 0)
         with self.database.sessions.begin() as session:
-            revisions = self._keep_changed_texts(session, merged)
-            story_ids = self._ensure_stories(
-                session, {record.story_key for record in merged.values()}
-            )
             urls = list(merged)
-            previous_story_ids: set[int] = {
-                story_id
-                for story_id in session.scalars(
-                    select(Article.story_id).where(Article.url.in_(urls))
+            stored = session.execute(
+                select(Article.id, Article.url, Article.text_hash, Article.story_id).where(
+                    Article.url.in_(urls)
                 )
-                if story_id is not None
-            }
+            ).all()
+            revisions = self._keep_changed_texts(
+                session,
+                merged,
+                [
+                    article_id
+                    for article_id, url, text_hash, _ in stored
+                    if text_hash != merged[url].text_hash
+                ],
+            )
+            previous_story_ids = {story_id for *_, story_id in stored if story_id is not None}
+            story_ids = self._ensure_stories(
+                session, sorted({record.story_key for record in merged.values()})
+            )
+            linked_at = datetime.now(UTC)
             rows = [
-                _article_values(record, story_ids[record.story_key], None)
+                _article_values(record, story_ids[record.story_key], None, linked_at)
                 for record in merged.values()
             ]
-            statement = self._insert(Article).values(rows)
+            statement = self._insert(Article)
             statement = statement.on_conflict_do_update(
                 index_elements=[Article.url],
                 set_={name: statement.excluded[name] for name in rows[0] if name != "url"},
             )
-            session.execute(statement)
+            # executemany of one cached statement: no per-value statement building.
+            session.connection().execute(statement, rows)
             article_ids = self._article_ids(session, urls)
             canonical_urls = {r.duplicate_of_url for r in merged.values() if r.duplicate_of_url}
             canonical_ids = self._article_ids(session, list(canonical_urls))
@@ -167,21 +176,15 @@ class ArticleRepository:
                     .values(duplicate_of_id=bindparam("canonical_id")),
                     copies,
                 )
-            for story_id in sorted(previous_story_ids | set(story_ids.values())):
-                self._refresh_story(session, story_id)
+            self._refresh_stories(session, previous_story_ids | set(story_ids.values()))
             return UpsertResult(article_ids, revisions)
 
     @staticmethod
-    def _keep_changed_texts(session: Session, records: dict[str, ArticleRecord]) -> int:
-        """Copy into `article_revisions` the stored texts that `records` replace with others."""
-        stored = session.execute(
-            select(Article.id, Article.url, Article.text_hash).where(Article.url.in_(list(records)))
-        ).all()
-        changed = [
-            article_id
-            for article_id, url, text_hash in stored
-            if text_hash != records[url].text_hash
-        ]
+    def _keep_changed_texts(
+        session: Session, records: dict[str, ArticleRecord], changed: list[int]
+    ) -> int:
+        """Copy into `article_revisions` the stored texts (of the `changed` article ids)
+        that `records` replace with others."""
         if not changed:
             return 0
         now = datetime.now(UTC)
@@ -201,15 +204,18 @@ class ArticleRepository:
         session.flush()
         return len(changed)
 
-    def _ensure_stories(self, session: Session, keys: set[str]) -> dict[str, int]:
-        """The id of each story key, creating the stories that do not exist yet."""
+    def _ensure_stories(self, session: Session, keys: Sequence[str]) -> dict[str, int]:
+        """The id of each story key, creating the stories that do not exist yet (new ids
+        in the order of `keys`)."""
+        if not keys:
+            return {}
         now = datetime.now(UTC)
         session.execute(
             self._insert(Story)
             .values(
                 [
                     {"key": key, "article_count": 0, "outlet_count": 0, "updated_at": now}
-                    for key in sorted(keys)
+                    for key in dict.fromkeys(keys)
                 ]
             )
             .on_conflict_do_nothing(index_elements=[Story.key])
@@ -217,7 +223,7 @@ class ArticleRepository:
         return {
             key: story_id
             for key, story_id in session.execute(
-                select(Story.key, Story.id).where(Story.key.in_(keys))
+                select(Story.key, Story.id).where(Story.key.in_(set(keys)))
             )
         }
 
@@ -327,91 +333,167 @@ class ArticleRepository:
     def _insert(self, table: type[Any]) -> Any:
         return dialect_insert(self.database, table)
 
-    def _ensure_story(self, session: Session, key: str) -> int:
-        statement = (
-            self._insert(Story)
-            .values(key=key, article_count=0, outlet_count=0, updated_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=[Story.key])
-        )
-        session.execute(statement)
-        return int(session.execute(select(Story.id).where(Story.key == key)).scalar_one())
-
-    def _refresh_story(self, session: Session, story_id: int) -> None:
-        """Recompute a story's counts, dates and representative title from its articles."""
-        story = session.get(Story, story_id)
-        if story is None:
+    def _refresh_stories(self, session: Session, story_ids: set[int]) -> None:
+        """Recompute stories' counts, dates and representative titles from their articles;
+        a story left without articles is deleted."""
+        if not story_ids:
             return
-        members = Article.story_id == story_id
-        count, outlets, first, last = session.execute(
+        ids = sorted(story_ids)
+        members = Article.story_id.in_(ids)
+        tallies = session.execute(
             select(
+                Article.story_id,
                 func.count(Article.id),
                 func.count(func.distinct(Article.site)),
                 func.min(Article.published_at),
                 func.max(Article.published_at),
-            ).where(members)
-        ).one()
-        if count == 0:
-            session.delete(story)
-            return
-        story.article_count = int(count)
-        story.outlet_count = int(outlets)
-        story.first_published_at = _aware(first) if first else None
-        story.last_published_at = _aware(last) if last else None
-        story.title = session.scalar(
-            select(Article.title)
-            .where(members, Article.title.is_not(None), Article.duplicate_of_id.is_(None))
-            .order_by(
-                Article.published_at.is_(None),
-                Article.published_at,
-                Article.fetched_at,
-                Article.url,
             )
-            .limit(1)
+            .where(members)
+            .group_by(Article.story_id)
+        ).all()
+        # A story's title: its earliest canonical article's (undated last, then by fetch, URL).
+        ranked = (
+            select(
+                Article.story_id,
+                Article.title,
+                func.row_number()
+                .over(
+                    partition_by=Article.story_id,
+                    order_by=(
+                        Article.published_at.is_(None),
+                        Article.published_at,
+                        Article.fetched_at,
+                        Article.url,
+                    ),
+                )
+                .label("rank"),
+            )
+            .where(members, Article.title.is_not(None), Article.duplicate_of_id.is_(None))
+            .subquery()
         )
-        story.updated_at = datetime.now(UTC)
+        titles: dict[int | None, str | None] = {
+            story_id: title
+            for story_id, title in session.execute(
+                select(ranked.c.story_id, ranked.c.title).where(ranked.c.rank == 1)
+            )
+        }
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "story": story_id,
+                "count": int(count),
+                "outlets": int(outlets),
+                "first": _aware(first) if first else None,
+                "last": _aware(last) if last else None,
+                "title": titles.get(story_id),
+                "now": now,
+            }
+            for story_id, count, outlets, first, last in tallies
+        ]
+        empty = [story_id for story_id in ids if story_id not in {row["story"] for row in rows}]
+        if empty:
+            session.execute(delete(Story).where(Story.id.in_(empty)))
+        if rows:
+            session.connection().execute(
+                update(Story)
+                .where(Story.id == bindparam("story"))
+                .values(
+                    article_count=bindparam("count"),
+                    outlet_count=bindparam("outlets"),
+                    first_published_at=bindparam("first", type_=Story.first_published_at.type),
+                    last_published_at=bindparam("last", type_=Story.last_published_at.type),
+                    title=bindparam("title", type_=Story.title.type),
+                    updated_at=bindparam("now", type_=Story.updated_at.type),
+                ),
+                rows,
+            )
 
     def regroup_articles(self, changes: Sequence[StoredDecision]) -> list[str]:
         """Re-point stored articles to a new story or canonical; returns the URLs not yet stored.
 
         Grouping calls this when a new article changes older ones' grouping (an earlier
         copy becomes canonical, a report joins two stories). A change whose article or
-        canonical is not stored yet is left for the caller to retry.
+        canonical is not stored yet is left for the caller to retry; when no change can
+        be applied yet, nothing is written (the lookup is one read).
         """
-        pending: list[str] = []
+        if not changes:
+            return []
+        with self.database.read_sessions() as session:
+            if not self._applicable(changes, self._stored_rows(session, changes))[0]:
+                return [change.url for change in changes]
         with self.database.sessions.begin() as session:
-            touched: set[int] = set()
-            for change in changes:
-                row = session.execute(
-                    select(Article.id, Article.story_id).where(Article.url == change.url)
-                ).one_or_none()
-                duplicate_of_id = (
-                    session.scalar(select(Article.id).where(Article.url == change.duplicate_of_url))
+            stored = self._stored_rows(session, changes)
+            applicable, pending = self._applicable(changes, stored)
+            if not applicable:
+                return pending
+            story_ids = self._ensure_stories(
+                session, [change.story_key or change.url for change in applicable]
+            )
+            linked_at = datetime.now(UTC)
+            rows = [
+                {
+                    "article": stored[change.url][0],
+                    "story": story_ids[change.story_key or change.url],
+                    "canonical": stored[change.duplicate_of_url][0]
                     if change.duplicate_of_url
-                    else None
-                )
-                if row is None or (change.duplicate_of_url and duplicate_of_id is None):
-                    pending.append(change.url)
-                    continue
-                article_id, previous_story_id = row
-                story_id = self._ensure_story(session, change.story_key or change.url)
-                article = session.get(Article, article_id)
-                assert article is not None
-                article.story_id = story_id
-                article.duplicate_of_id = duplicate_of_id
-                article.link_method = change.method
-                article.link_similarity = change.similarity
-                article.linked_at = datetime.now(UTC)
-                touched.update(
-                    value for value in (story_id, previous_story_id) if value is not None
-                )
-            session.flush()
-            for story_id in sorted(touched):
-                self._refresh_story(session, story_id)
+                    else None,
+                    "method": change.method,
+                    "similarity": change.similarity,
+                    "linked_at": linked_at,
+                }
+                for change in applicable
+            ]
+            session.connection().execute(
+                update(Article)
+                .where(Article.id == bindparam("article"))
+                .values(
+                    story_id=bindparam("story"),
+                    duplicate_of_id=bindparam("canonical"),
+                    link_method=bindparam("method"),
+                    link_similarity=bindparam("similarity", type_=Article.link_similarity.type),
+                    linked_at=bindparam("linked_at", type_=Article.linked_at.type),
+                ),
+                rows,
+            )
+            touched = {stored[change.url][1] for change in applicable} | set(story_ids.values())
+            self._refresh_stories(
+                session, {story_id for story_id in touched if story_id is not None}
+            )
         return pending
+
+    @staticmethod
+    def _stored_rows(
+        session: Session, changes: Sequence[StoredDecision]
+    ) -> dict[str, tuple[int, int | None]]:
+        """(article id, story id) of each stored article the changes name, by URL."""
+        urls = {change.url for change in changes}
+        urls.update(change.duplicate_of_url for change in changes if change.duplicate_of_url)
+        return {
+            url: (article_id, story_id)
+            for url, article_id, story_id in session.execute(
+                select(Article.url, Article.id, Article.story_id).where(Article.url.in_(urls))
+            )
+        }
+
+    @staticmethod
+    def _applicable(
+        changes: Sequence[StoredDecision], stored: dict[str, tuple[int, int | None]]
+    ) -> tuple[list[StoredDecision], list[str]]:
+        """The changes whose article (and canonical) are stored, and the URLs of the others."""
+        applicable: list[StoredDecision] = []
+        pending: list[str] = []
+        for change in changes:
+            if change.url in stored and (
+                not change.duplicate_of_url or change.duplicate_of_url in stored
+            ):
+                applicable.append(change)
+            else:
+                pending.append(change.url)
+        return applicable, pending
 
 
 def _article_values(
-    record: ArticleRecord, story_id: int, duplicate_of_id: int | None
+    record: ArticleRecord, story_id: int, duplicate_of_id: int | None, linked_at: datetime
 ) -> dict[str, Any]:
     return {
         "url": record.url,
@@ -432,7 +514,7 @@ def _article_values(
         "duplicate_of_id": duplicate_of_id,
         "link_method": record.link_method,
         "link_similarity": record.link_similarity,
-        "linked_at": datetime.now(UTC),
+        "linked_at": linked_at,
         "fetched_at": record.fetched_at,
         "observed_at": record.observed_at,
         "source": record.source,
