@@ -43,6 +43,7 @@ class FilesSpider(LocalInputSpider):
         for local_file in iter_article_files(self.root):
             await self.in_flight.wait_for_room()
             yield self.read_item(local_file)
+        await self.pipelines_drained()
 
     def read_item(self, local_file: LocalFile) -> ArticleItem:
         """The item for one file: its bytes, or the reason they could not be read."""

@@ -61,6 +61,7 @@ class WarcSpider(LocalInputSpider):
                 except UnreadableArchive as error:
                     stats.inc_value("warc/unreadable")
                     logger.warning("Stopped reading %s: %s", archive, error)
+        await self.pipelines_drained()
 
     def capture_item(self, capture: WarcCapture) -> ArticleItem:
         """The item for one HTML capture, carrying its read error if it has one."""
