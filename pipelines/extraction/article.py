@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Literal
 
 import trafilatura
@@ -164,10 +165,10 @@ def _from_html(
         raise ExtractionRejected("no_article_body", "trafilatura found no main text")
     cleaned = clean_paragraphs([block.text for block in blocks])
     site = meta.site_name or found.site_name or cleaned.site
-    cleaned.authors = choose_authors(meta, found.authors + cleaned.authors, site)
+    cleaned.authors = choose_authors(meta, lambda: found.authors + cleaned.authors, site)
     cleaned.title = title
     cleaned.site = site
-    published = choose_published(meta, web_url or "", cleaned.published_at, found.date)
+    published = choose_published(meta, web_url or "", cleaned.published_at, lambda: found.date)
     cleaned.published_at = published.when if published else None
     cleaned.modified_at = choose_modified(meta) or cleaned.modified_at
     canonical = found.url if (found.url or "").startswith("http") else url
@@ -185,13 +186,38 @@ def _from_html(
 
 @dataclass(frozen=True)
 class ExtractorMetadata:
-    """What trafilatura (and htmldate, for the date) read from a page: fallbacks for ours."""
+    """What trafilatura (and htmldate, for the date) read from a page: fallbacks for ours.
+
+    `authors` and `date` come from searches through the whole page (a few ms each), so
+    they run on first reading: most pages state both in their markup, and the fallback
+    is never read.
+    """
 
     title: str | None = None
-    authors: list[str] = field(default_factory=list)
     site_name: str | None = None
-    date: str | None = None
     url: str | None = None
+    # The author the page's meta tags and JSON-LD give trafilatura, before any search.
+    stated_author: str | None = None
+    tree: HtmlElement | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def authors(self) -> list[str]:
+        """trafilatura's author names: the stated one, else its search of the markup."""
+        author = self.stated_author
+        if author is None and self.tree is not None:
+            found = Document()
+            found.author = extract_author(self.tree)
+            found.clean_and_trim()
+            author = found.author
+        return [name for name in (author or "").split(";") if name.strip()]
+
+    @cached_property
+    def date(self) -> str | None:
+        """htmldate's publish date: the extensive search trafilatura's own extraction runs
+        (dates written in the text, the fallback when the markup states none)."""
+        if self.tree is None:
+            return None
+        return find_date(self.tree, **{**set_date_params(True), "url": self.url})
 
 
 def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMetadata:
@@ -199,9 +225,7 @@ def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMe
 
     The steps of `trafilatura.metadata.extract_metadata` that give the fields we read,
     in its order: its categories, tags and licence searches cost a tenth of an
-    extraction and are never used. The date search is the extensive one trafilatura's
-    own extraction runs (dates written in the text, the fallback when the markup
-    states none).
+    extraction and are never used.
     """
     if tree is None:
         return ExtractorMetadata()
@@ -213,9 +237,7 @@ def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMe
     except Exception:  # trafilatura guards its JSON-LD reader the same way
         logger.debug("trafilatura's JSON-LD reader failed on %s", url, exc_info=True)
     document.title = document.title or extract_title(tree)
-    document.author = document.author or extract_author(tree)
     document.url = document.url or extract_url(tree, url)
-    document.date = find_date(tree, **{**set_date_params(True), "url": document.url})
     document.sitename = document.sitename or extract_sitename(tree)
     if document.sitename:
         document.sitename = document.sitename.lstrip("@")
@@ -226,10 +248,10 @@ def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMe
     document.clean_and_trim()
     return ExtractorMetadata(
         title=document.title,
-        authors=[name for name in (document.author or "").split(";") if name.strip()],
         site_name=document.sitename,
-        date=document.date,
         url=document.url,
+        stated_author=document.author or None,
+        tree=tree,
     )
 
 

@@ -8,8 +8,10 @@ separator, "By" prefixes, job titles after a comma), never a particular site's s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pipelines.extraction.dates import find_date
@@ -21,6 +23,11 @@ _URL_DATE = re.compile(
     r"/(?P<year>(?:19|20)\d\d)[/_-](?P<month>[01]?\d)[/_-](?P<day>[0-3]?\d)(?:[/_-]|$)"
     r"|/(?P<compact>(?:19|20)\d\d[01]\d[0-3]\d)(?:[/_-]|$)"
 )
+_Found = TypeVar("_Found")
+# A fallback candidate, or the search that finds it: run only when the better sources are
+# silent (the extractor's author and text-date searches cost a few ms a page).
+Fallback = _Found | Callable[[], _Found]
+
 # From this many `<h1>` elements on, a page uses them for sections, not just its headline.
 _SECTION_HEADINGS = 3
 _CLOCK = re.compile(r"\d\d?:\d\d")
@@ -253,7 +260,10 @@ def url_date(url: str) -> datetime | None:
 
 
 def choose_published(
-    meta: PageMetadata, url: str, text_date: datetime | None, extractor_date: str | None
+    meta: PageMetadata,
+    url: str,
+    text_date: datetime | None,
+    extractor_date: Fallback[str | None],
 ) -> DatedValue | None:
     """The publish date, by the evidence news pages give in order of trust.
 
@@ -270,7 +280,17 @@ def choose_published(
     The calendar day is the one the page states: a value given in UTC is read in the
     time zone the page's other dates state (an evening article in New York is already
     tomorrow in UTC).
+
+    `extractor_date` (what trafilatura's date search found) may be the search itself,
+    run only when the markup does not settle the date.
     """
+    searched: list[str | None] = []
+
+    def found_by_extractor() -> str | None:
+        if not searched:
+            searched.append(_evaluated(extractor_date))
+        return searched[0]
+
     zone = _page_zone(meta)
     modified_day = _stated_day(meta.json_ld_modified or meta.meta_modified, zone)
     meta_value = _dated(meta.meta_published, "meta", zone)
@@ -279,7 +299,7 @@ def choose_published(
         if (
             shown_time is not None
             and shown_time.day not in {meta_value.day, modified_day}
-            and _confirmed(shown_time.day, meta, extractor_date)
+            and _confirmed(shown_time.day, meta, found_by_extractor)
         ):
             # The date a reader sees, confirmed by the text, outranks a template's value.
             return shown_time
@@ -305,7 +325,7 @@ def choose_published(
     if from_url is not None:
         return DatedValue(from_url, from_url.date(), "url")
     for stated, source in (
-        (parse_stated(extractor_date), "text"),
+        (parse_stated(found_by_extractor()), "text"),
         (text_date, "text"),
         (parse_stated(meta.json_ld_published), "json-ld"),
     ):
@@ -333,12 +353,12 @@ def _shown_publish_day(
     return updated[0] if updated else None
 
 
-def _confirmed(day: date, meta: PageMetadata, extractor_date: str | None) -> bool:
+def _confirmed(day: date, meta: PageMetadata, extractor_date: Callable[[], str | None]) -> bool:
     """True when the text states `day` too: beside the headline or where the extractor read."""
-    stated = parse_stated(extractor_date)
-    return (stated is not None and stated.date() == day) or any(
-        shown.day.date() == day for shown in meta.shown_dates if shown.label != "updated"
-    )
+    if any(shown.day.date() == day for shown in meta.shown_dates if shown.label != "updated"):
+        return True
+    stated = parse_stated(extractor_date())
+    return stated is not None and stated.date() == day
 
 
 def _page_zone(meta: PageMetadata) -> tzinfo | None:
@@ -389,22 +409,28 @@ def choose_modified(meta: PageMetadata) -> datetime | None:
 
 
 def choose_authors(
-    meta: PageMetadata, found_authors: list[str], site_name: str | None = None
+    meta: PageMetadata, found_authors: Fallback[list[str]], site_name: str | None = None
 ) -> list[str]:
     """Author names from the most structured source that names one: JSON-LD, meta tags,
-    the by-line beside the headline, what the extractor and the text's by-lines found,
-    then author-marked elements."""
-    for source in (
+    the by-line beside the headline, what the extractor and the text's by-lines found
+    (`found_authors`, or the search that finds them), then author-marked elements."""
+    sources: tuple[Fallback[list[str]], ...] = (
         meta.json_ld_authors,
         meta.meta_authors,
         meta.byline_authors,
         found_authors,
         meta.markup_authors,
-    ):
-        names = clean_authors(source, site_name or meta.site_name)
+    )
+    for source in sources:
+        names = clean_authors(_evaluated(source), site_name or meta.site_name)
         if names:
             return names
     return []
+
+
+def _evaluated(candidate: Fallback[_Found]) -> _Found:
+    """The candidate itself, or what its search finds."""
+    return candidate() if callable(candidate) else candidate
 
 
 def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[str]:
