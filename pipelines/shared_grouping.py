@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from scrapy import Spider
 
 from crawler.items import ArticleItem
-from pipelines.grouping.grouper import Link
+from pipelines.grouping.grouper import Link, Signature
 from pipelines.grouping.pipeline import GroupingPipeline, signature_from_row
 from storage.database import Database
 from storage.grouping_sync import GroupingLock, GroupingSync
@@ -58,15 +58,16 @@ class SharedGroupingPipeline(GroupingPipeline):
         else:
             super().close_spider(spider)
 
-    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
+    def _assign(self, items: list[ArticleItem], signatures: list[Signature]) -> None:
+        """Link under the lock (the signatures, which depend on the items alone, are
+        computed before it is taken), after loading what the other workers stored."""
         assert self.lock is not None, "open_spider was not called"
         with self.lock.held():
             self._catch_up()
-            item = super().process_item(item, spider)
+            super()._assign(items, signatures)
             self.flush()
             assert self.sync is not None
             self._last_link, self._last_signature = self.sync.position()
-        return item
 
     def _catch_up(self) -> None:
         """Load the signatures and links other workers stored since this one last looked."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import shutil
 import threading
@@ -67,6 +68,32 @@ def run(database_url: str, items: list[ArticleItem], **settings: object) -> Grou
     grouping.close_spider()
     storage.close_spider()
     grouping.spider_closed()  # what the spider_closed signal does, after every pipeline closed
+    return grouping
+
+
+def run_batched(database_url: str, items: list[ArticleItem], batch_size: int) -> GroupingPipeline:
+    """`run` with `DEDUP_BATCH_SIZE`: the items reach grouping together, as coroutines, and
+    reach storage in the order their batches are decided."""
+    crawler = get_crawler(
+        FilesSpider, settings_dict={"DATABASE_URL": database_url, "DEDUP_BATCH_SIZE": batch_size}
+    )
+    grouping = GroupingPipeline.from_crawler(crawler)
+    storage = StoragePipeline.from_crawler(crawler)
+    grouping.open_spider()
+    storage.open_spider()
+
+    async def group_and_store(each: ArticleItem) -> None:
+        pending = grouping.process_item(each)
+        assert not isinstance(pending, ArticleItem), "batched items come back as coroutines"
+        storage.process_item(await pending)
+
+    async def crawl() -> None:
+        await asyncio.gather(*(group_and_store(each) for each in items))
+
+    asyncio.run(crawl())
+    grouping.close_spider()
+    storage.close_spider()
+    grouping.spider_closed()
     return grouping
 
 
@@ -163,6 +190,68 @@ def test_one_run_or_three_give_the_same_stories_and_canonicals(tmp_path: Path) -
     assert sum(counts) == len(items) and all(count > 0 for count in counts)
 
 
+@pytest.mark.parametrize("batch_size", [4, 64])
+def test_items_decided_in_batches_are_grouped_as_one_at_a_time(
+    tmp_path: Path, batch_size: int
+) -> None:
+    """Batches of 4 (the last one ended by the wait) or one batch of everything."""
+    items, one_at_a_time = corpus(), corpus()
+    one = f"sqlite:///{tmp_path / 'one.db'}"
+    batched = f"sqlite:///{tmp_path / 'batched.db'}"
+    single = run(one, one_at_a_time)
+    grouping = run_batched(batched, items, batch_size)
+    assert [each.grouping for each in items] == [each.grouping for each in one_at_a_time]
+    assert stored(batched)[0] == stored(one)[0]
+    for name in ("grouping/duplicate", "grouping/regrouped", "grouping/tfidf_avglink"):
+        assert grouping.stats.get_value(name) == single.stats.get_value(name)
+    assert stored_signatures(batched) == stored_signatures(one)
+
+
+def stored_signatures(database_url: str) -> dict[str, tuple[object, ...]]:
+    """What is stored of each signature, but when."""
+    database = Database(database_url)
+    with database.sessions() as session:
+        rows = {
+            row.url: (
+                row.scheme,
+                row.indexed,
+                row.content_words,
+                row.minhash,
+                row.bands,
+                row.shingles,
+                row.terms,
+                row.weights,
+                row.keyterms,
+            )
+            for row in session.scalars(select(GroupingSignature))
+        }
+    database.dispose()
+    assert rows
+    return rows
+
+
+def test_a_failing_batch_fails_each_of_its_items(sqlite_url: str) -> None:
+    crawler = get_crawler(
+        FilesSpider, settings_dict={"DATABASE_URL": sqlite_url, "DEDUP_BATCH_SIZE": 3}
+    )
+    grouping = GroupingPipeline.from_crawler(crawler)
+    grouping.open_spider()
+
+    def broken(articles: object) -> list[object]:
+        raise RuntimeError("features failed")
+
+    grouping.grouper.signatures = broken  # type: ignore[method-assign,assignment]
+
+    async def crawl() -> list[object]:
+        pending = [grouping.process_item(each) for each in corpus()[:3]]
+        return await asyncio.gather(*pending, return_exceptions=True)  # type: ignore[arg-type]
+
+    outcomes = asyncio.run(crawl())
+    assert [str(outcome) for outcome in outcomes] == ["features failed"] * 3
+    grouping.close_spider()
+    grouping.spider_closed()
+
+
 def test_articles_stored_before_grouping_kept_signatures_are_backfilled(sqlite_url: str) -> None:
     seeds = seed_texts()
     run(sqlite_url, [item("https://wire.example/a", seeds[1])])
@@ -176,8 +265,9 @@ def test_articles_stored_before_grouping_kept_signatures_are_backfilled(sqlite_u
     assert result["https://copy.example/a"][1] == "https://wire.example/a"
 
 
+@pytest.mark.parametrize("batch_size", [1, 16])
 def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, batch_size: int
 ) -> None:
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
@@ -189,7 +279,15 @@ def test_a_real_second_crawl_finds_the_copy_of_a_first_crawl_article(
         text + "\n\nThis report was republished with permission.\n", encoding="utf-8"
     )
     for directory in (first_dir, second_dir):
-        completed = run_scrapy("crawl", "files", "-a", f"path={directory}", database_url=sqlite_url)
+        completed = run_scrapy(
+            "crawl",
+            "files",
+            "-a",
+            f"path={directory}",
+            "-s",
+            f"DEDUP_BATCH_SIZE={batch_size}",
+            database_url=sqlite_url,
+        )
         assert completed.returncode == 0, completed.stderr[-2000:]
     result, stories = stored(sqlite_url)
     by_name = {Path(url).name: value for url, value in result.items()}

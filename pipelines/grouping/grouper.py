@@ -702,16 +702,17 @@ class StoryGrouper:
         mixed = _fmix32(np.concatenate([shingles[index] for index in filled.tolist()]))
         ends = np.cumsum(sizes[filled])
         starts = ends - sizes[filled]
-        # Rows of (shingle, permutation) values in slices of about `_MINHASH_SLICE` shingles.
+        # A row of values per permutation (a row's minima over each article's columns
+        # are contiguous reductions), in slices of about `_MINHASH_SLICE` shingles.
         begin = 0
         while begin < len(filled):
             end = int(np.searchsorted(ends, starts[begin] + _MINHASH_SLICE, side="right"))
             end = max(end, begin + 1)
-            values = mixed[starts[begin] : ends[end - 1], None] * self._multipliers[None, :]
-            values += self._offsets[None, :]
+            values = self._multipliers[:, None] * mixed[None, starts[begin] : ends[end - 1]]
+            values += self._offsets[:, None]
             minhashes[filled[begin:end]] = np.minimum.reduceat(
-                values, starts[begin:end] - starts[begin], axis=0
-            )
+                values, starts[begin:end] - starts[begin], axis=1
+            ).T
             begin = end
         return minhashes
 

@@ -9,6 +9,12 @@ one changed are re-pointed in the articles table as soon as storage (which write
 batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
 which Scrapy sends after every pipeline, storage included, has closed.
 
+Batches: with `DEDUP_BATCH_SIZE` above 1, `process_item` hands back a coroutine, and the
+items that arrive together (up to that many, waiting at most `BATCH_WAIT_SECONDS` for
+each other) have their signatures computed in one pass of array operations; they are
+then linked one after the other in arrival order, so the decisions, links and stored
+signatures are those of one item at a time (the default, 1, decides each item as it comes).
+
 Memory: the grouper keeps every article's band keys and links, but the features (about
 10 KB an article) of only the `FEATURE_CACHE_ARTICLES` most recently used; the others'
 are read back from `grouping_signatures` when a new article needs them.
@@ -20,7 +26,8 @@ for up to `STORAGE_RETRY_SECONDS` (the mechanism storage uses, `pipelines.databa
 Settings: `DEDUP_NUM_PERM`, `DEDUP_SEED`, `DEDUP_SHINGLE_SIZE`, `DEDUP_SHINGLE_SAMPLE`,
 `DEDUP_COPY_BANDS`, `DEDUP_COPY_CONTAINMENT`, `DEDUP_STORY_SIMILARITY`,
 `DEDUP_STORY_WINDOW_DAYS`, `DEDUP_STORY_KEYTERMS`, `DEDUP_MIN_CONTENT_WORDS`,
-`DEDUP_LANGUAGE`, `DEDUP_FLUSH_EVERY`, `DATABASE_URL`, `STORAGE_RETRY_SECONDS`.
+`DEDUP_LANGUAGE`, `DEDUP_FLUSH_EVERY`, `DEDUP_BATCH_SIZE`, `DATABASE_URL`,
+`STORAGE_RETRY_SECONDS`.
 Stats: `grouping/loaded`, `grouping/backfilled`, `grouping/<method>` (exact, containment,
 tfidf_avglink, new_story, too_short), `grouping/duplicate`, `grouping/regrouped`,
 `grouping/stories_touched`, `grouping/flush_failed`, `grouping/unsaved`,
@@ -29,10 +36,11 @@ tfidf_avglink, new_story, too_short), `grouping/duplicate`, `grouping/regrouped`
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from scrapy import Spider, signals
@@ -67,6 +75,9 @@ logger = logging.getLogger(__name__)
 # Articles whose features (about 10 KB each) grouping keeps in memory; the others' are
 # read back from `grouping_signatures` when a new article needs them.
 FEATURE_CACHE_ARTICLES = 20_000
+# How long the first item of a batch waits for others to arrive (DEDUP_BATCH_SIZE > 1):
+# items extraction finishes together come within a few turns of the event loop.
+BATCH_WAIT_SECONDS = 0.005
 
 
 def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
@@ -173,12 +184,14 @@ class GroupingPipeline:
         flush_every: int = 500,
         retry_seconds: float = 120.0,
         feature_cache: int = FEATURE_CACHE_ARTICLES,
+        batch_size: int = 1,
     ) -> None:
         self.options = options
         self.database_url = database_url
         self.stats = stats
         self.flush_every = flush_every
         self.retry_seconds = retry_seconds
+        self.batch_size = batch_size
         self.grouper = StoryGrouper(options, self._stored_features, feature_cache)
         self.processed: set[str] = set()
         self.database: Database | None = None
@@ -187,6 +200,9 @@ class GroupingPipeline:
         # Rows taken from the grouper but not yet written (the database was away).
         self._unsaved_signatures: list[SignatureRow] = []
         self._unsaved_links: list[LinkRow] = []
+        # Items waiting for their batch to be decided, and the timer that ends the wait.
+        self._batch: list[tuple[ArticleItem, asyncio.Future[None]]] = []
+        self._batch_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -197,12 +213,16 @@ class GroupingPipeline:
         retry_seconds = crawler.settings.getfloat("STORAGE_RETRY_SECONDS", 120.0)
         if retry_seconds < 0:
             raise ValueError(f"STORAGE_RETRY_SECONDS must be 0 or more, not {retry_seconds}")
+        batch_size = crawler.settings.getint("DEDUP_BATCH_SIZE", 1)
+        if not 1 <= batch_size <= 10_000:
+            raise ValueError(f"DEDUP_BATCH_SIZE must be in 1..10000, not {batch_size!r}")
         pipeline = cls(
             grouping_options_from_settings(crawler.settings),
             database_url_from_settings(crawler.settings),
             crawler.stats,
             flush_every,
             retry_seconds,
+            batch_size=batch_size,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -242,6 +262,7 @@ class GroupingPipeline:
             self.flush()
 
     def close_spider(self, spider: Spider | None = None) -> None:
+        self._decide_batch()  # Scrapy closes after every item is done: normally none wait
         if not retry_while_database_away(self.flush, self.retry_seconds):
             logger.error(
                 "Database unavailable for %.0f s: %d grouping signatures and %d links not written",
@@ -264,30 +285,68 @@ class GroupingPipeline:
         self.database.dispose()
         self.database = None
 
-    def process_item(self, item: ArticleItem, spider: Spider | None = None) -> ArticleItem:
-        article = item.article
-        if article is None:
+    def process_item(
+        self, item: ArticleItem, spider: Spider | None = None
+    ) -> ArticleItem | Coroutine[Any, Any, ArticleItem]:
+        """The item with its grouping decision (a coroutine of it when items are batched)."""
+        if item.article is None:
             raise ValueError(f"{item.url}: GroupingPipeline needs ExtractionPipeline before it")
-        item.grouping = self.grouper.assign(
-            GroupingInput(
-                item.url,
-                article.text,
-                article.text_hash,
-                article.title,
-                article.published_at,
-                item.observed_at,
-            )
-        )
-        self.stats.inc_value(f"grouping/{item.grouping.method}")
-        if item.grouping.duplicate_of_url is not None:
-            self.stats.inc_value("grouping/duplicate")
-        self.processed.add(item.url)
+        if self.batch_size == 1:
+            self._decide([item])
+            return item
+        return self._decide_in_batch(item)
+
+    async def _decide_in_batch(self, item: ArticleItem) -> ArticleItem:
+        """Wait for the batch `item` joins to be decided (full, or after `BATCH_WAIT_SECONDS`)."""
+        loop = asyncio.get_running_loop()
+        decided = loop.create_future()
+        self._batch.append((item, decided))
+        if len(self._batch) >= self.batch_size:
+            self._decide_batch()
+        elif self._batch_timer is None:
+            self._batch_timer = loop.call_later(BATCH_WAIT_SECONDS, self._decide_batch)
+        await decided
+        return item
+
+    def _decide_batch(self) -> None:
+        """Decide the waiting items and wake them (with the error, if deciding failed)."""
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+            self._batch_timer = None
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        error: BaseException | None = None
+        try:
+            self._decide([item for item, _ in batch])
+        except Exception as failure:
+            error = failure
+        for _, decided in batch:
+            if decided.done():  # its coroutine was cancelled
+                continue
+            if error is None:
+                decided.set_result(None)
+            else:
+                decided.set_exception(error)
+
+    def _decide(self, items: list[ArticleItem]) -> None:
+        """Attach each item's grouping decision: signatures in one batch, then linked in order."""
+        signatures = self.grouper.signatures([_grouping_input(item) for item in items])
+        self._assign(items, signatures)
+
+    def _assign(self, items: list[ArticleItem], signatures: list[Signature]) -> None:
+        """Link the items one after the other, and keep what changed for storage."""
+        for item, signature in zip(items, signatures, strict=True):
+            item.grouping = self.grouper.assign_signature(signature)
+            self.stats.inc_value(f"grouping/{item.grouping.method}")
+            if item.grouping.duplicate_of_url is not None:
+                self.stats.inc_value("grouping/duplicate")
+            self.processed.add(item.url)
         self._pending.update(self.grouper.take_changes())
         self._apply_changes()
-        self._unsaved += 1
+        self._unsaved += len(items)
         if self._unsaved >= self.flush_every:
             self.flush()
-        return item
 
     def flush(self) -> bool:
         """Save new signatures and links, and re-point changed articles already stored.
@@ -369,6 +428,20 @@ class GroupingPipeline:
             self.stats.inc_value("grouping/regrouped", applied)
         self._pending = {url: self._pending[url] for url in waiting}
         return True
+
+
+def _grouping_input(item: ArticleItem) -> GroupingInput:
+    """What grouping reads of an extracted item."""
+    article = item.article
+    assert article is not None, "process_item checks it"
+    return GroupingInput(
+        item.url,
+        article.text,
+        article.text_hash,
+        article.title,
+        article.published_at,
+        item.observed_at,
+    )
 
 
 def _stored_decisions(store: GroupingStore) -> Iterator[tuple[str, GroupingDecision]]:
