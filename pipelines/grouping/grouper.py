@@ -68,6 +68,8 @@ _NEVER = math.inf
 _NO_LINKS: Mapping[str, float] = MappingProxyType({})
 # Up to this many articles, a component's cosines are computed pair by pair.
 _PAIRWISE_DIRECT = 8
+# Pairs' cosines remembered (about 100 bytes each); forgotten all at once when full.
+_COSINE_CACHE = 100_000
 # datasketch's affine32 value of an empty MinHash.
 _EMPTY_MINHASH = np.uint32(0xFFFFFFFF)
 # Shingles whose permuted values one array holds while MinHashes are computed (16 MB).
@@ -281,6 +283,8 @@ class StoryGrouper:
         self._changed: dict[str, GroupingDecision] = {}
         self._new_links: list[Link] = []
         self._new_signatures: list[Signature] = []
+        # Cosines of pairs of articles (by their numbers), up to `_COSINE_CACHE`.
+        self._cosines: dict[int, float] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -456,10 +460,48 @@ class StoryGrouper:
                 return Link(node.url, candidate.url, LEVEL_COPY, METHOD_CONTAINMENT, containment)
         if self._outside_window(node.when, candidate.when):
             return None
-        similarity = features.cosine(theirs)
+        similarity = self._cosine(node, features, candidate, theirs)
         if similarity >= self.options.story_similarity:
             return Link(node.url, candidate.url, LEVEL_STORY, METHOD_STORY, similarity)
         return None
+
+    def _pairwise_cosines(self, members: list[_Node]) -> npt.NDArray[np.float64]:
+        """TF-IDF cosine of every pair of `members` (1 on the diagonal); features are read
+        only for the pairs not remembered."""
+        count = len(members)
+        pairwise = np.eye(count)
+        missing: list[tuple[int, int]] = []
+        for row in range(count):
+            for column in range(row + 1, count):
+                known = self._cosines.get(_pair_key(members[row], members[column]))
+                if known is None:
+                    missing.append((row, column))
+                else:
+                    pairwise[row, column] = pairwise[column, row] = known
+        if missing:
+            involved = sorted({position for pair in missing for position in pair})
+            loaded = self._features_of([members[position] for position in involved])
+            features = dict(zip(involved, loaded, strict=True))
+            for row, column in missing:
+                pairwise[row, column] = pairwise[column, row] = self._cosine(
+                    members[row], features[row], members[column], features[column]
+                )
+        return pairwise
+
+    def _cosine(
+        self, node: _Node, features: ArticleFeatures, other: _Node, theirs: ArticleFeatures
+    ) -> float:
+        """`features.cosine(theirs)`, remembered: a story's regrouping asks again for the
+        pairs its members' linking and earlier regroupings computed (the cosine is
+        symmetric to the last bit, so the pair's order does not matter)."""
+        key = _pair_key(node, other)
+        cosines = self._cosines
+        similarity = cosines.get(key)
+        if similarity is None:
+            if len(cosines) >= _COSINE_CACHE:
+                cosines.clear()
+            similarity = cosines[key] = features.cosine(theirs)
+        return similarity
 
     def _outside_window(self, when: float | None, other: float | None) -> bool:
         """Reports too far apart in time; an undated report (a local file) has no window."""
@@ -602,7 +644,10 @@ class StoryGrouper:
         to a third.
         """
         members = [node for group in groups for node in group]
-        pairwise = _pairwise_cosines(self._features_of(members))
+        if len(members) <= _PAIRWISE_DIRECT:  # a few sparse intersections beat a matrix
+            pairwise = self._pairwise_cosines(members)
+        else:
+            pairwise = _cosine_matrix(self._features_of(members))
         if len(members) > len(groups):
             owner = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
             membership = np.zeros((len(groups), len(members)))
@@ -755,17 +800,14 @@ def _text_key(text_hash: str) -> int:
     return hash64(text_hash)
 
 
-def _pairwise_cosines(features: list[ArticleFeatures]) -> npt.NDArray[np.float64]:
-    """TF-IDF cosine of every pair of term vectors (1 on the diagonal)."""
+def _pair_key(node: _Node, other: _Node) -> int:
+    """One integer for an unordered pair of articles."""
+    return (min(node.number, other.number) << 32) | max(node.number, other.number)
+
+
+def _cosine_matrix(features: list[ArticleFeatures]) -> npt.NDArray[np.float64]:
+    """TF-IDF cosine of every pair of term vectors (1 on the diagonal), as one product."""
     count = len(features)
-    if count <= _PAIRWISE_DIRECT:  # a few sparse intersections beat building a matrix
-        pairwise = np.eye(count)
-        for row in range(count):
-            for column in range(row + 1, count):
-                pairwise[row, column] = pairwise[column, row] = features[row].cosine(
-                    features[column]
-                )
-        return pairwise
     vocabulary = np.unique(np.concatenate([each.terms for each in features]))
     matrix = np.zeros((count, len(vocabulary)), dtype=np.float32)
     for row, each in enumerate(features):
