@@ -89,6 +89,25 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "<h1>Follow the trams</h1><h1>Town halls</h1><h1>Timetables</h1>",
             "Why trams came back to small towns",
         ),
+        # A heading that carries the site's name after a separator loses it.
+        (
+            '<meta property="og:site_name" content="Tramway Review">'
+            "<title>Night trams return to the harbour - Tramway Review</title>",
+            "<h1>Night trams return to the harbour – Tramway Review</h1>",
+            "Night trams return to the harbour",
+        ),
+        # A heading that repeats the title tag word for word carries its section too.
+        (
+            '<meta property="og:title" content="Why the night trams matter | Opinion">',
+            "<h1>Why the night trams matter | Opinion</h1>",
+            "Why the night trams matter",
+        ),
+        # A heading with a subtitle the title tags do not repeat stays whole.
+        (
+            "<title>Trams return - Lantern</title>",
+            "<h1>Trams return – a city changes its mind</h1>",
+            "Trams return – a city changes its mind",
+        ),
         # A heading sharing no word with any title tag is page furniture.
         (
             '<meta property="og:title" content="Council backs tram plan">',

@@ -88,7 +88,7 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
     tagged = page_tags + ([fallback] if fallback else [])
     heading = _article_heading(meta.h1, page_tags or tagged, site_keys)
     if heading is not None:
-        return heading
+        return _heading_without_site(heading, tagged, site_keys)
     # Headings passed over as the blog's name name the site in the title tags too.
     site_keys |= {
         _compact(h)
@@ -106,6 +106,18 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
         if votes > best_votes:
             best, best_votes = title, votes
     return best
+
+
+def _heading_without_site(heading: str, tagged: list[str], site_keys: set[str]) -> str:
+    """`heading` without the site's name or section where it carries them as title tags
+    do: a segment naming the site ("Headline - Site"), or an `<h1>` that repeats a title
+    tag word for word ("Headline | Opinion") and so its decorations too."""
+    segments = _SEGMENT_SEPARATORS.split(heading)
+    names_site = len(segments) > 1 and any(_is_site(part, site_keys) for part in segments)
+    repeats_tag = any(_compact(title) == _compact(heading) for title in tagged)
+    if names_site or repeats_tag:
+        return _strip_site(heading, site_keys) or heading
+    return heading
 
 
 def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]) -> str | None:
