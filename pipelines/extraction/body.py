@@ -20,6 +20,8 @@ _BLOCK_TAGS = frozenset({"p", "head", "item", "cell", "quote", "code"})
 # Tags that end a run of words inside a block: line breaks and nested blocks.
 _WORD_SEPARATING_TAGS = _BLOCK_TAGS | frozenset({"lb", "list", "row", "table"})
 _WORD = re.compile(r"\w+")
+# Every text node under an element, as plain strings (a C-level walk, unlike itertext).
+_TEXT_NODES = etree.XPath(".//text()", smart_strings=False)
 _JSON_LD_MIN_WORDS = 80
 _JSON_LD_MIN_COVERAGE = 0.6
 _SUPERSET_MIN_COVERAGE = 0.7
@@ -137,7 +139,7 @@ def page_words(tree: _Element) -> int:
     body = tree.find("body")
     if body is None:
         return 0
-    words = len(" ".join(body.itertext()).split())
+    words = len(" ".join(_TEXT_NODES(body)).split())
     return words - sum(len((code.text or "").split()) for code in body.iter("script", "style"))
 
 
