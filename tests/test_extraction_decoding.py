@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
-from pipelines.extraction.decoding import decode_text
+from pipelines.extraction.decoding import decode_text, repair_mojibake
 from pipelines.extraction.language import LanguageDetector
 
 FRENCH = (
@@ -108,3 +108,33 @@ def test_wrong_utf8_declaration_falls_through_to_sniffing() -> None:
     assert decoded.evidence == "sniffed"
     assert "rénovation" in decoded.text
     assert "\ufffd" not in decoded.text
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("The tram isnâ€™t late", "The tram isn\u2019t late"),
+        ("Fares riseÂ again", "Fares rise\u00a0again"),
+        ("TramCardÂ® holders", "TramCard® holders"),
+        # Real accents and quotes are not mojibake and stay as written.
+        ("Le café « naïve » à Genève", "Le café « naïve » à Genève"),
+        ("Ãland is an island", "Ãland is an island"),
+    ],
+)
+def test_mojibake_is_repaired(stored: str, expected: str) -> None:
+    assert repair_mojibake(stored) == expected
+
+
+def test_a_page_stored_as_mojibake_comes_out_readable(languages: LanguageDetector) -> None:
+    """A publisher that saved UTF-8 text as Windows-1252 once: the page itself is valid
+    UTF-8, so only the extracted text can be repaired."""
+    body = " ".join(["The harbour tram isnâ€™t running on Sunday, the operator said."] * 8)
+    html = (
+        "<html><head><meta charset='utf-8'><title>Tram isnâ€™t running</title></head>"
+        f"<body><article><h1>Tram isnâ€™t running</h1><p>{body}</p></article></body></html>"
+    )
+    document = RawDocument("https://example.org/a", html.encode("utf-8"), "text/html")
+    article = extract_article(document, ExtractionOptions(min_words=5), languages)
+    assert "isn\u2019t running on Sunday" in article.text
+    assert "â€" not in article.text
+    assert article.title == "Tram isn\u2019t running"

@@ -41,7 +41,12 @@ from pipelines.extraction.body import (
     prefer_json_ld_body,
 )
 from pipelines.extraction.boilerplate import CleanedText, clean_paragraphs, split_paragraphs
-from pipelines.extraction.decoding import UndecodableContent, decode_text, looks_binary
+from pipelines.extraction.decoding import (
+    UndecodableContent,
+    decode_text,
+    looks_binary,
+    repair_mojibake,
+)
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.metadata import PageMetadata, page_metadata
 from pipelines.extraction.reconcile import (
@@ -166,7 +171,7 @@ def _from_html(
     cleaned = clean_paragraphs([block.text for block in blocks])
     site = meta.site_name or found.site_name or cleaned.site
     cleaned.authors = choose_authors(meta, lambda: found.authors + cleaned.authors, site)
-    cleaned.title = title
+    cleaned.title = repair_mojibake(title) if title else None
     cleaned.site = site
     published = choose_published(meta, web_url or "", cleaned.published_at, lambda: found.date)
     cleaned.published_at = published.when if published else None

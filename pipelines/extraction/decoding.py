@@ -1,7 +1,9 @@
-"""Turning raw bytes into text: binary detection and charset resolution.
+"""Turning raw bytes into text: binary detection, charset resolution, mojibake repair.
 
 Charset evidence is trusted in this order: byte-order mark, the HTTP header's charset,
 the document's own `<meta charset>`, then strict UTF-8, then statistical sniffing.
+Text a publisher already stored garbled (UTF-8 read once as Windows-1252: "isnâ€™t")
+is repaired piece by piece with ftfy once extracted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import charset_normalizer
+import ftfy
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -38,6 +41,9 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
 )
 _SNIFF_BYTES = 64 * 1024
+# Lead characters of UTF-8 sequences read as Windows-1252 or Latin-1 ("â€™", "Ã©", "Â ");
+# text without any of them has no mojibake to repair, and skips ftfy.
+_MOJIBAKE_LEAD = re.compile("[ÂÃâ]")
 # Control characters that text never holds (tab, newlines, form feed excepted).
 _CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 _MAX_REPLACEMENT_SHARE = 0.001
@@ -133,3 +139,12 @@ def _mostly_replacements(text: str) -> bool:
     declaration is wrong, and sniffing beats handing mojibake to the extractor.
     """
     return bool(text) and text.count("\ufffd") / len(text) > _MAX_REPLACEMENT_SHARE
+
+
+def repair_mojibake(text: str) -> str:
+    """`text` with UTF-8 that was read as Windows-1252 or Latin-1 decoded right again
+    ("isnâ€™t" -> "isn\u2019t", "WireGuardÂ®" -> "WireGuard®"); other text is returned as is
+    (ftfy changes nothing it does not recognise as mojibake, quotes included)."""
+    if not _MOJIBAKE_LEAD.search(text):
+        return text
+    return ftfy.fix_encoding(text)
