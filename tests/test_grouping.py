@@ -307,6 +307,32 @@ def test_band_index_finds_keys_across_buffer_and_sorted_runs() -> None:
     assert split == ({3}, {2, 4})
 
 
+def test_band_index_searches_runs_for_many_queries_as_for_each() -> None:
+    """`lookup_runs` of many queries, then the buffer, finds what `lookup_split` finds; while
+    the runs are held, keys added stay in the buffer and the runs do not change."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    index = BandIndex()
+    for number in range(400):
+        index.add(number, rng.integers(0, 3000, 8).astype(np.uint64))
+    queries = [(rng.integers(0, 3000, 8).astype(np.uint64), split) for split in (0, 3, 8, 5)]
+    with index.runs_held():
+        runs_before = [keys.copy() for keys, _ in index._runs]
+        in_runs = index.lookup_runs(queries)
+        for number in range(400, 800):  # more than a merge's worth of keys
+            index.add(number, rng.integers(0, 3000, 8).astype(np.uint64))
+        assert [keys.tolist() for keys, _ in index._runs] == [k.tolist() for k in runs_before]
+        for (keys, split), (first, rest) in zip(queries, in_runs, strict=True):
+            buffered_first, buffered_rest = index.lookup_buffer(keys, split)
+            assert (first | buffered_first, rest | buffered_rest) == index.lookup_split(keys, split)
+    assert index._buffered < 2_048  # merged on leaving
+    assert any(
+        index.lookup_split(keys, split) != found
+        for (keys, split), found in zip(queries, in_runs, strict=True)
+    )
+
+
 def test_band_index_merged_runs_are_the_stable_sort_of_everything_added() -> None:
     import numpy as np
 

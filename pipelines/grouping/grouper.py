@@ -367,24 +367,46 @@ class StoryGrouper:
     def assign_many(self, articles: Sequence[GroupingInput]) -> list[GroupingDecision]:
         """`assign` each article in turn, their signatures computed in one batch first.
 
-        Only the signatures are batched (they depend on nothing but their own article):
+        Only the signatures and the search of the index's sorted runs are batched (they
+        depend on nothing but the articles and what was indexed before the batch):
         linking stays one article after the other, in the order given, so the decisions,
         links and stored signatures are those of `assign` called on each.
         """
-        return [self.assign_signature(signature) for signature in self.signatures(articles)]
+        return self.assign_signatures(self.signatures(articles))
 
     def assign_signature(self, signature: Signature) -> GroupingDecision:
         """`assign` for an article whose signature is already computed."""
+        return self.assign_signatures([signature])[0]
+
+    def assign_signatures(self, signatures: Sequence[Signature]) -> list[GroupingDecision]:
+        """`assign_signature` of each signature in turn; the index's sorted runs are
+        searched once for all (they are held as they are until the last is linked, the
+        keys indexed meanwhile staying in the buffer, which each article searches itself)."""
+        index = self._index
+        with index.runs_held():
+            in_runs = index.lookup_runs(
+                [(signature.bands, self._copy_keys(signature)) for signature in signatures]
+            )
+            return [
+                self._assign(signature, found)
+                for signature, found in zip(signatures, in_runs, strict=True)
+            ]
+
+    def _assign(self, signature: Signature, in_runs: tuple[set[int], set[int]]) -> GroupingDecision:
         previous = self._nodes.get(signature.url)
         if previous is not None:
             if previous.text_key == _text_key(signature.text_hash):
                 return self._current_decision(previous)
             self._forget(previous)
+        if signature.linkable:  # searched before the article itself is indexed
+            copy_keys = self._copy_keys(signature)
+            in_buffer = self._index.lookup_buffer(signature.bands, copy_keys)
+            copies, related = in_runs[0] | in_buffer[0], in_runs[1] | in_buffer[1]
         node = self._add_node(signature, index=True)
         self._new_signatures.append(signature)
         self._unsaved_features[node.url] = signature.features
         if signature.linkable:
-            candidates = self._candidates(node, signature.bands)
+            candidates = self._candidates(node, copies, related)
             self._features_of(candidates)  # one read for every candidate not in memory
             for candidate in candidates:
                 link = self._verify(node, signature.features, candidate)
@@ -395,6 +417,10 @@ class StoryGrouper:
         decision = self._current_decision(node)
         self._changed.pop(node.url, None)
         return decision
+
+    def _copy_keys(self, signature: Signature) -> int:
+        """How many of the signature's band keys are copy bands (the rest are key terms)."""
+        return self.options.copy_bands if signature.indexed else 0
 
     def take_changes(self) -> dict[str, GroupingDecision]:
         """Earlier articles whose canonical or story changed since the last call."""
@@ -427,16 +453,16 @@ class StoryGrouper:
 
     # -- linking ----------------------------------------------------------------------
 
-    def _candidates(self, node: _Node, bands: UInt64Array) -> list[_Node]:
-        """Articles sharing a copy band (any time), or a key term within the story window.
+    def _candidates(self, node: _Node, copies: set[int], related: set[int]) -> list[_Node]:
+        """Articles sharing a copy band (any time), or a key term within the story window
+        (`copies` and `related`: the index's articles under the node's copy band keys and
+        under its key terms).
 
         Key terms are story meeting points only: a report outside the window can never
         be linked through one, so it is dropped here, before its features are read.
         Both rules are symmetric, which keeps the links independent of arrival order.
         """
-        copy_keys = self.options.copy_bands if node.indexed else 0
-        copies, related = self._index.lookup_split(bands, copy_keys)
-        related -= copies
+        related = related - copies
         found = copies | {
             number
             for number in related

@@ -13,6 +13,8 @@ A key is 12 bytes: at about 52 keys an article, 1M articles take about 620 MB.
 from __future__ import annotations
 
 import mmap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ class BandIndex:
         self._buffered = 0
         # The buffered keys' article numbers, for lookups.
         self._buffer: dict[int, list[int]] = {}
+        self._runs_held = False
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self._runs) + self._buffered
@@ -56,7 +59,7 @@ class BandIndex:
                 buffer[key] = [number]
             else:
                 numbers.append(number)
-        if self._buffered >= _MERGE_AT:
+        if self._buffered >= _MERGE_AT and not self._runs_held:
             self.merge()
 
     def add_many(self, numbers: npt.NDArray[np.int32], keys: npt.NDArray[np.uint64]) -> None:
@@ -71,21 +74,43 @@ class BandIndex:
     def lookup_split(self, keys: npt.NDArray[np.uint64], split: int) -> tuple[set[int], set[int]]:
         """Article numbers filed under any of `keys[:split]`, and under any of `keys[split:]`,
         in one search."""
-        found: tuple[list[npt.NDArray[np.int32]], list[npt.NDArray[np.int32]]] = ([], [])
-        for run_keys, run_numbers in self._runs:
-            if not len(run_keys):
-                continue
-            starts = np.searchsorted(run_keys, keys, side="left")
-            # Most keys are in no run: only those found are searched for their end.
-            hits = np.flatnonzero(run_keys[np.minimum(starts, len(run_keys) - 1)] == keys)
-            if not len(hits):
-                continue
-            ends = np.searchsorted(run_keys, keys[hits], side="right")
-            for index, start, end in zip(
-                hits.tolist(), starts[hits].tolist(), ends.tolist(), strict=True
-            ):
-                found[index >= split].append(run_numbers[start:end])
-        first, rest = (set(np.concatenate(part).tolist()) if part else set() for part in found)
+        first, rest = self.lookup_runs([(keys, split)])[0]
+        buffered_first, buffered_rest = self.lookup_buffer(keys, split)
+        return first | buffered_first, rest | buffered_rest
+
+    def lookup_runs(
+        self, queries: Sequence[tuple[npt.NDArray[np.uint64], int]]
+    ) -> list[tuple[set[int], set[int]]]:
+        """`lookup_split` of each (keys, split) query in the sorted runs only (not the
+        buffer): one search of each run for all the queries."""
+        found: list[list[npt.NDArray[np.int32]]] = [[] for _ in range(2 * len(queries))]
+        runs = [run for run in self._runs if len(run[0])]
+        if runs and queries:
+            sizes = [len(keys) for keys, _ in queries]
+            keys = np.concatenate([keys for keys, _ in queries]).astype(np.uint64, copy=False)
+            owner = np.repeat(np.arange(len(queries)), sizes)
+            first_key = np.repeat(np.cumsum(sizes) - sizes, sizes)
+            splits = np.repeat([split for _, split in queries], sizes)
+            # Where each key's numbers go: two lists a query, before and after its split.
+            slot = 2 * owner + (np.arange(len(keys)) - first_key >= splits)
+            for run_keys, run_numbers in runs:
+                starts = np.searchsorted(run_keys, keys, side="left")
+                # Most keys are in no run: only those found are searched for their end.
+                hits = np.flatnonzero(run_keys[np.minimum(starts, len(run_keys) - 1)] == keys)
+                if not len(hits):
+                    continue
+                ends = np.searchsorted(run_keys, keys[hits], side="right")
+                for where, start, end in zip(
+                    slot[hits].tolist(), starts[hits].tolist(), ends.tolist(), strict=True
+                ):
+                    found[where].append(run_numbers[start:end])
+        sets = [set(np.concatenate(part).tolist()) if part else set() for part in found]
+        return list(zip(sets[0::2], sets[1::2], strict=True))
+
+    def lookup_buffer(self, keys: npt.NDArray[np.uint64], split: int) -> tuple[set[int], set[int]]:
+        """`lookup_split` in the buffer only (the keys added since the last merge)."""
+        first: set[int] = set()
+        rest: set[int] = set()
         if self._buffered:
             buffer = self._buffer
             for index, key in enumerate(keys.tolist()):
@@ -94,8 +119,21 @@ class BandIndex:
                     (first if index < split else rest).update(numbers)
         return first, rest
 
+    @contextmanager
+    def runs_held(self) -> Iterator[None]:
+        """Keep the sorted runs as they are (added keys stay in the buffer) while inside:
+        what `lookup_runs` found when entering stays what the runs hold."""
+        self._runs_held = True
+        try:
+            yield
+        finally:
+            self._runs_held = False
+            if self._buffered >= _MERGE_AT:
+                self.merge()
+
     def merge(self) -> None:
         """Move the buffered keys into the sorted arrays."""
+        assert not self._runs_held, "the runs are held"
         if not self._buffered:
             return
         keys = np.concatenate(self._buffer_keys)

@@ -336,8 +336,9 @@ class GroupingPipeline:
 
     def _assign(self, items: list[ArticleItem], signatures: list[Signature]) -> None:
         """Link the items one after the other, and keep what changed for storage."""
-        for item, signature in zip(items, signatures, strict=True):
-            item.grouping = self.grouper.assign_signature(signature)
+        decisions = self.grouper.assign_signatures(signatures)
+        for item, decision in zip(items, decisions, strict=True):
+            item.grouping = decision
             self.stats.inc_value(f"grouping/{item.grouping.method}")
             if item.grouping.duplicate_of_url is not None:
                 self.stats.inc_value("grouping/duplicate")
