@@ -229,7 +229,7 @@ _COMMON_WORD_IDF = 6.0
 _BATCH_CHARACTERS = 1 << 19
 # ... and at most this many texts (document numbers sort as 16-bit integers).
 _BATCH_DOCUMENTS = 0xFFFF
-# Slots of the stop-word table: few enough keys share a slot to need the overflow search.
+# Slots of the stop-word table, at least.
 _STOP_WORD_SLOTS = 1 << 14
 # Number cache bound; cleared when reached so memory stays flat on long crawls.
 _CACHE_LIMIT = 100_000
@@ -396,7 +396,14 @@ class FeatureExtractor:
         self._powers = np.ones(1, dtype=np.uint64)
         self._inverse_powers = np.ones(1, dtype=np.uint64)
         stop_hashes = np.unique(self._tokens(" ".join(sorted(STOP_WORDS))).hashes)
-        self._stop_words = _HashTable(stop_hashes, np.ones(len(stop_hashes)), _STOP_WORD_SLOTS)
+        # The fewest slots (from `_STOP_WORD_SLOTS`) in which no two stop words meet: a
+        # lookup is then one gather, never the overflow search.
+        slots = _STOP_WORD_SLOTS
+        while len(np.unique(stop_hashes >> np.uint64(64 - slots.bit_length() + 1))) < len(
+            stop_hashes
+        ) and slots < (1 << 24):
+            slots *= 2
+        self._stop_words = _HashTable(stop_hashes, np.ones(len(stop_hashes)), slots)
         self._vocabulary = _HashTable(*self._frequency_table())
         self._number_idf_cache: dict[int, float] = {}
 
@@ -572,7 +579,9 @@ class FeatureExtractor:
         if self.options.shingle_sample > 1:
             sampled = mixed % np.uint64(self.options.shingle_sample) == 0
             mixed, owner = mixed[sampled], owner[sampled]
-        return np.unique((owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32)))
+        return _sorted_distinct(
+            (owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32))
+        )
 
     def _term_vectors(
         self,
@@ -605,9 +614,9 @@ class FeatureExtractor:
         all_documents = np.concatenate([document[content], document[pairs]])
         all_boosts = np.concatenate([boost, np.ones(len(pairs))])
         all_idf = np.concatenate([word_idf[content], pair_idf])
-        # A stable sort by document, then hash (the hash sort first, then the document's
-        # as 16-bit radix): a term's first entry is its first occurrence.
-        order = np.argsort(all_hashes, kind="stable")
+        # Sorted by document, then hash (the hash sort first, then the document's, stable,
+        # as a 16-bit radix sort).
+        order = np.argsort(all_hashes)
         order = order[np.argsort(all_documents[order].astype(np.uint16), kind="stable")]
         sorted_hashes, sorted_documents = all_hashes[order], all_documents[order]
         first_of_term = np.ones(len(order), dtype=bool)
@@ -618,13 +627,17 @@ class FeatureExtractor:
         inverse[order] = np.cumsum(first_of_term) - 1
         terms = sorted_hashes[first_of_term]
         term_document = sorted_documents[first_of_term]
+        # Each term's first occurrence (its idf is the one a text alone would take).
+        first_occurrence = (
+            np.minimum.reduceat(order, np.flatnonzero(first_of_term)) if len(order) else order
+        )
         counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
         # Content words are terms: a term with a content word of the body among its
         # occurrences is one distinct content word of the body (numbers left out).
         meaningful = (~digits & in_body)[content]
         in_text = np.bincount(inverse[: len(meaningful)][meaningful], minlength=len(terms))
         content_words = np.bincount(term_document[in_text > 0], minlength=count)
-        idf = np.maximum(all_idf[order[first_of_term]] - _COMMON_WORD_IDF, 0.0)
+        idf = np.maximum(all_idf[first_occurrence] - _COMMON_WORD_IDF, 0.0)
         weights = (1.0 + np.log(counts)) * idf
         bounds = _bounds(term_document, count)
         # One document's norm is one dot product, as for a text alone (a segmented sum
@@ -706,6 +719,14 @@ class _HashTable:
             hit = self._overflow_keys[position] == keys[missing]
             result[missing[hit]] = self._overflow_values[position[hit]]
         return result
+
+
+def _sorted_distinct(values: UInt64Array) -> UInt64Array:
+    """`np.unique(values)` (which hashes before it sorts: slower on these sizes)."""
+    values = np.sort(values)
+    distinct = np.ones(len(values), dtype=bool)
+    distinct[1:] = values[1:] != values[:-1]
+    return values[distinct]
 
 
 def _bounds(owner: npt.NDArray[np.intp], count: int) -> npt.NDArray[np.intp]:
