@@ -59,12 +59,13 @@ _TAG_LINE = re.compile(
     r"^(?:tags?|tagged|topics?|filed under|categories|category|posted in)\s*(?:[:|]|$)",
     re.IGNORECASE,
 )
+# The phrase rules (cookie notices, contact lines, copyright, comment policy, newsletter
+# prompts, disclosures) are written in lower case: they read the lower-cased paragraph.
 # Consent banners that trafilatura keeps when they sit inside the article's container.
 _COOKIE_NOTICE = re.compile(
     r"\b(?:(?:this|our) (?:web)?site uses cookies|we use cookies|uses cookies to|"
     r"(?:necessary|functional|analytics?|performance) cookies (?:are|help|allow|may)|"
-    r"by clicking [\"“']?(?:accept|allow|agree|i agree|ok))",
-    re.IGNORECASE,
+    r"by clicking [\"“']?(?:accept|allow|agree|i agree|ok))"
 )
 # Appeals for money or support under an article: only ever read in its last paragraphs.
 _APPEAL = re.compile(
@@ -100,8 +101,7 @@ _MORE_SECTION_MIN_SHARE = 0.8
 _CONTACT = re.compile(
     r"\b(?:can|may) be (?:reached|contacted|emailed)\b|"
     r"\bfollow (?:him|her|them|us|me) on\b|\b(?:email|e-mail|contact) (?:him|her|them) at\b|"
-    r"\bsend (?:news )?tips to\b",
-    re.IGNORECASE,
+    r"\bsend (?:news )?tips to\b"
 )
 _CONTACT_NAME = re.compile(
     r"^[\s\-–—•*·|]*(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})\s+"
@@ -110,13 +110,11 @@ _CONTACT_NAME = re.compile(
 _EMAIL = re.compile(r"\b[\w.+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)+)\b")
 _COPYRIGHT = re.compile(
     r"^(?:copyright\b|©|\(c\)\s*\d{4})|\ball rights reserved\b|\breprint permission\b|"
-    r"\bmay not be (?:published|reproduced|redistributed)\b",
-    re.IGNORECASE,
+    r"\bmay not be (?:published|reproduced|redistributed)\b"
 )
 _COMMENT_POLICY = re.compile(
     r"\bcomment(?:ing)? policy\b|\bbefore commenting\b|\bcomments? (?:are|is) (?:closed|moderated)\b|"
-    r"\bjoin the (?:conversation|discussion)\b|\bleave a comment\b|\bpost a comment\b",
-    re.IGNORECASE,
+    r"\bjoin the (?:conversation|discussion)\b|\bleave a comment\b|\bpost a comment\b"
 )
 # Prompts to subscribe, sign up or log in: phrases, not single words ("subscription
 # costs" is body text in a review; "subscribe to our newsletter" is a prompt).
@@ -127,8 +125,7 @@ _NEWSLETTER = re.compile(
     r"already (?:a subscriber|have an account)|log in to|create (?:a |your )?(?:free )?account|"
     r"register now|support (?:our|independent) journalism|become a (?:member|subscriber|patron)|"
     r"join (?:our|my|the) [\w ]{0,30}(?:newsletter|mailing list)|unlock (?:this|the full) (?:article|story)|"
-    r"exclusive to [\w+ ]{0,30}subscribers)",
-    re.IGNORECASE,
+    r"exclusive to [\w+ ]{0,30}subscribers)"
 )
 # Author bios: "Ann Berg is a senior reporter who covers ...", "Ann Berg has written for ...".
 _AUTHOR_BIO = re.compile(
@@ -157,8 +154,7 @@ _DISCLOSURE = re.compile(
     r"\bwhen you buy through (?:our )?links\b|"
     r"\b(?:not (?:intended|meant) (?:to replace|as a substitute for)|(?:a )?substitute for "
     r"(?:direct |professional )?(?:medical|legal|financial|tax) (?:advice|care))\b|"
-    r"\b(?:products|items) (?:are|were) (?:independently )?(?:chosen|selected) by our editors\b",
-    re.IGNORECASE,
+    r"\b(?:products|items) (?:are|were) (?:independently )?(?:chosen|selected) by our editors\b"
 )
 # Photo credits that end captions: "(AP Photo/Name, File)", "(Getty Images)", "Photo: Name".
 _PHOTO_CREDIT = re.compile(
@@ -347,18 +343,21 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
         return "teaser"
     if short and (_FURNITURE.match(paragraph) or _TAG_LINE.match(paragraph)):
         return "furniture"
-    if len(words) <= _DISCLOSURE_MAX_WORDS * 2 and _COOKIE_NOTICE.search(paragraph):
+    # The phrase rules are written in lower case and read the lower-cased paragraph
+    # (much faster than case-insensitive matching).
+    lowered = paragraph.lower()
+    if len(words) <= _DISCLOSURE_MAX_WORDS * 2 and _COOKIE_NOTICE.search(lowered):
         return "cookie_notice"
-    if short and _CONTACT.search(paragraph):
+    if short and _CONTACT.search(lowered):
         _note_contact(paragraph, result)
         return "contact"
-    if short and _COPYRIGHT.search(paragraph):
+    if short and _COPYRIGHT.search(lowered):
         return "copyright"
-    if short and _COMMENT_POLICY.search(paragraph):
+    if short and _COMMENT_POLICY.search(lowered):
         return "comment_policy"
-    if short and _NEWSLETTER.search(paragraph) and not _REPORTED_SPEECH.search(paragraph):
+    if short and _NEWSLETTER.search(lowered) and not _REPORTED_SPEECH.search(paragraph):
         return "newsletter"
-    if len(words) <= _DISCLOSURE_MAX_WORDS and _DISCLOSURE.search(paragraph):
+    if len(words) <= _DISCLOSURE_MAX_WORDS and _DISCLOSURE.search(lowered):
         return "disclosure"
     captionable = len(words) <= _CAPTION_MAX_WORDS
     if captionable and (_PHOTO_CREDIT.search(paragraph) or _CAPTION_START.match(paragraph)):
