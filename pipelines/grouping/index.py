@@ -35,8 +35,11 @@ class BandIndex:
         self._buffer_keys: list[npt.NDArray[np.uint64]] = []
         self._buffer_numbers: list[npt.NDArray[np.int32]] = []
         self._buffered = 0
-        # The buffered keys' article numbers, for lookups.
-        self._buffer: dict[int, list[int]] = {}
+        # The buffered keys' article numbers, for lookups: the first article filed under a
+        # key, and the others (most keys have one; dict operations on whole key lists then
+        # run in C).
+        self._buffer: dict[int, int] = {}
+        self._buffer_more: dict[int, list[int]] = {}
         self._runs_held = False
 
     def __len__(self) -> int:
@@ -52,13 +55,11 @@ class BandIndex:
         self._buffer_keys.append(np.asarray(keys, dtype=np.uint64))
         self._buffer_numbers.append(np.full(len(keys), number, dtype=np.int32))
         self._buffered += len(keys)
-        buffer = self._buffer
-        for key in self._buffer_keys[-1].tolist():
-            numbers = buffer.get(key)
-            if numbers is None:
-                buffer[key] = [number]
-            else:
-                numbers.append(number)
+        new = dict.fromkeys(self._buffer_keys[-1].tolist(), number)
+        for key in new.keys() & self._buffer.keys():
+            del new[key]
+            self._buffer_more.setdefault(key, []).append(number)
+        self._buffer.update(new)
         if self._buffered >= _MERGE_AT and not self._runs_held:
             self.merge()
 
@@ -109,15 +110,19 @@ class BandIndex:
 
     def lookup_buffer(self, keys: npt.NDArray[np.uint64], split: int) -> tuple[set[int], set[int]]:
         """`lookup_split` in the buffer only (the keys added since the last merge)."""
-        first: set[int] = set()
-        rest: set[int] = set()
-        if self._buffered:
-            buffer = self._buffer
-            for index, key in enumerate(keys.tolist()):
-                numbers = buffer.get(key)
-                if numbers is not None:
-                    (first if index < split else rest).update(numbers)
-        return first, rest
+        if not self._buffered:
+            return set(), set()
+        listed = keys.tolist()
+        return self._buffered_numbers(listed[:split]), self._buffered_numbers(listed[split:])
+
+    def _buffered_numbers(self, keys: list[int]) -> set[int]:
+        """Article numbers the buffer files under any of `keys`."""
+        buffer, more = self._buffer, self._buffer_more
+        found = buffer.keys() & keys
+        numbers = {buffer[key] for key in found}
+        for key in found & more.keys():
+            numbers.update(more[key])
+        return numbers
 
     @contextmanager
     def runs_held(self) -> Iterator[None]:
@@ -140,7 +145,7 @@ class BandIndex:
         numbers = np.concatenate(self._buffer_numbers)
         self._buffer_keys, self._buffer_numbers = [], []
         self._buffered = 0
-        self._buffer = {}
+        self._buffer, self._buffer_more = {}, {}
         self._merge_arrays(keys, numbers)
 
     def _merge_arrays(self, keys: npt.NDArray[np.uint64], numbers: npt.NDArray[np.int32]) -> None:
