@@ -336,9 +336,10 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     """The kind of boilerplate `paragraph` is (recording any metadata it holds), or None."""
     words = paragraph.split()
     short = len(words) <= _SHORT_LINE_WORDS
-    compact = re.sub(r"[\W_]+", "", paragraph).lower()
-    if compact and len(paragraph) <= 120 and _SHARE_BAR.match(compact):
-        return "share_bar"
+    if len(paragraph) <= 120:
+        compact = re.sub(r"[\W_]+", "", paragraph).lower()
+        if compact and _SHARE_BAR.match(compact):
+            return "share_bar"
     if short and (_TEASER.match(paragraph) or _PROMPT.match(paragraph)):
         return "teaser"
     if short and (_FURNITURE.match(paragraph) or _TAG_LINE.match(paragraph)):
