@@ -385,7 +385,8 @@ class FeatureExtractor:
         )
         digit = np.fromiter(map(str.isdigit, characters), dtype=bool, count=_PLANE)
         upper = np.fromiter(map(str.isupper, characters), dtype=bool, count=_PLANE)
-        self._character_kind = digit.astype(np.uint32) + (upper.astype(np.uint32) << 16)
+        # 1: a digit, 2: an upper-case letter (both are word characters).
+        self._character_kind = digit.astype(np.uint8) | (upper.astype(np.uint8) << 1)
         lowered = [character.lower() for character in characters]
         # Lower-cased code point plus one (a character never counts as zero in the hash).
         self._lower = np.where(
@@ -495,12 +496,16 @@ class FeatureExtractor:
         lengths = (ends - starts).astype(np.int64)
         raw = (prefix[ends] - prefix[starts]) * self._inverse_powers[starts]
         hashes = fmix64(raw ^ (lengths.astype(np.uint64) * _LENGTH_MULTIPLIER))
-        if len(starts):
-            # Digits and capitals are word characters: summing from one token's start to
-            # the next counts only the token's own. Low 16 bits: digits; high: capitals.
-            kinds = np.add.reduceat(self._character_kind[codes], starts)
-        else:
-            kinds = np.zeros(0, dtype=np.uint32)
+        # Digits and capitals per token, counted from the few characters that are either
+        # (they are word characters, so each lies in a token), packed as a 32-bit sum of
+        # the digits and 65536 times the capitals, wrapping as such a sum would.
+        kind = self._character_kind[codes]
+        marked = np.flatnonzero(kind)
+        token = np.searchsorted(starts, marked, side="right") - 1
+        marked_kind = kind[marked]
+        digit_counts = np.bincount(token[(marked_kind & 1) > 0], minlength=len(starts))
+        capital_counts = np.bincount(token[(marked_kind & 2) > 0], minlength=len(starts))
+        kinds = digit_counts.astype(np.uint32) + (capital_counts.astype(np.uint32) << np.uint32(16))
         return _Tokens(
             text,
             starts,
@@ -576,8 +581,14 @@ class FeatureExtractor:
         )
         mixed = fmix64(combined[inside])
         owner = owner[inside]
-        if self.options.shingle_sample > 1:
-            sampled = mixed % np.uint64(self.options.shingle_sample) == 0
+        sample = self.options.shingle_sample
+        if sample > 1:
+            # Modulo a power of two is a mask (much cheaper than a 64-bit division).
+            sampled = (
+                (mixed & np.uint64(sample - 1)) == 0
+                if sample & (sample - 1) == 0
+                else mixed % np.uint64(sample) == 0
+            )
             mixed, owner = mixed[sampled], owner[sampled]
         return _sorted_distinct(
             (owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32))
