@@ -448,3 +448,37 @@ def test_a_byline_day_takes_its_instant_from_a_machine_value_of_that_day() -> No
     assert published is not None
     assert published.day == date(2024, 3, 2)
     assert published.when == datetime(2024, 3, 2, 23, 15, tzinfo=UTC)
+
+
+def test_the_share_card_names_the_author_when_the_page_states_none_better() -> None:
+    card = (
+        '<meta name="twitter:label1" content="Time to read">'
+        '<meta name="twitter:data1" content="4 minutes">'
+        '<meta name="twitter:label2" content="Written by">'
+        '<meta name="twitter:data2" content="Ann Berg">'
+    )
+    assert choose_authors(metadata_of(card), []) == ["Ann Berg"]
+    # A by-line beside the headline outranks the card (a post's owner is not always
+    # its author).
+    body = "<h1>Night trams return</h1><p>By Piet Jansen</p>"
+    assert choose_authors(metadata_of(card, body), []) == ["Piet Jansen"]
+
+
+def test_a_link_to_one_author_page_names_the_author() -> None:
+    body = (
+        "<h1>Night trams return</h1>"
+        '<div class="meta"><a href="/authors/ann-berg">Ann Berg</a></div>'
+        "<p>The harbour line reopens.</p>"
+        '<footer><a href="https://lantern.example/authors/ann-berg">Ann Berg</a></footer>'
+    )
+    assert choose_authors(metadata_of("", body), []) == ["Ann Berg"]
+
+
+def test_links_to_several_author_pages_name_nobody() -> None:
+    """A list of related posts by different writers is not the article's by-line."""
+    body = (
+        "<h1>Night trams return</h1><p>The harbour line reopens.</p>"
+        '<ul><li><a href="/author/ann-berg">Ann Berg</a></li>'
+        '<li><a href="/author/piet-jansen">Piet Jansen</a></li></ul>'
+    )
+    assert choose_authors(metadata_of("", body), []) == []

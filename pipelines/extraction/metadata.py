@@ -68,6 +68,8 @@ _AUTHOR_META = (
 _UNSEEN_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "button", "select", "iframe", "head"}
 )
+# The label of a card field that names the author ("Written by", "Author").
+_AUTHOR_CARD_LABEL = re.compile(r"^(?:written by|authors?|by)\W*$", re.IGNORECASE)
 # Elements inside a heading that separate its words, and ones whose text is not the headline.
 _WORD_BREAK_TAGS = frozenset(
     {"br", "p", "div", "li", "ul", "ol", "section", "header", "h2", "h3", "h4", "h5", "h6"}
@@ -135,6 +137,8 @@ class PageMetadata:
     markup_authors: list[str] = field(default_factory=list)
     shown_dates: list[ShownDate] = field(default_factory=list)
     byline_authors: list[str] = field(default_factory=list)
+    # The "Written by" field of the page's share card (`twitter:label1`/`twitter:data1`).
+    card_authors: list[str] = field(default_factory=list)
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
@@ -157,6 +161,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
         for value in metas.get(key, []) + microdata.get(key, []):
             if value not in found.meta_authors:
                 found.meta_authors.append(value)
+    found.card_authors = _labelled_card_values(metas, _AUTHOR_CARD_LABEL)
     title_nodes = tree.xpath("//head/title")
     if title_nodes:
         found.html_title = _text(title_nodes[0]) or None
@@ -175,6 +180,8 @@ def page_metadata(tree: _Element) -> PageMetadata:
         name = node.get("content") or _text(node)
         if name and len(name) < 80 and name not in found.markup_authors:
             found.markup_authors.append(name)
+    if not found.markup_authors:
+        found.markup_authors = _author_page_link(tree)
     language = tree.get("lang")
     found.language = language.strip() if language else None
     return found
@@ -403,6 +410,34 @@ def _meta_values(tree: _Element, attributes: tuple[str, ...]) -> dict[str, list[
         content = " ".join(unescape(meta.get("content") or "").split())
         if key and content:
             values.setdefault(key, []).append(content)
+    return values
+
+
+def _author_page_link(tree: _Element) -> list[str]:
+    """The one person the page links to an author page of (`/author/ann-berg`), when all
+    its links to author pages name the same person: a list of related posts by several
+    authors names nobody."""
+    names = {
+        _text(link)
+        for link in tree.xpath(
+            "//body//a[contains(@href,'/author/') or contains(@href,'/authors/')]"
+        )
+    }
+    names.discard("")
+    return list(names) if len(names) == 1 else []
+
+
+def _labelled_card_values(metas: dict[str, list[str]], label: re.Pattern[str]) -> list[str]:
+    """Values of the page's labelled card fields (`twitter:label1` "Written by" with
+    `twitter:data1`, as SEO plugins write them) whose label matches `label`."""
+    values = []
+    for number in range(1, 10):
+        labels = metas.get(f"twitter:label{number}")
+        data = metas.get(f"twitter:data{number}")
+        if not labels or not data:
+            break
+        if label.match(labels[0]):
+            values.append(data[0])
     return values
 
 

@@ -424,12 +424,14 @@ def choose_authors(
     meta: PageMetadata, found_authors: Fallback[list[str]], site_name: str | None = None
 ) -> list[str]:
     """Author names from the most structured source that names one: JSON-LD, meta tags,
-    the by-line beside the headline, what the extractor and the text's by-lines found
-    (`found_authors`, or the search that finds them), then author-marked elements."""
+    the by-line beside the headline, the share card's "Written by" field, what the
+    extractor and the text's by-lines found (`found_authors`, or the search that finds
+    them), then author-marked elements."""
     sources: tuple[Fallback[list[str]], ...] = (
         meta.json_ld_authors,
         meta.meta_authors,
         meta.byline_authors,
+        meta.card_authors,
         found_authors,
         meta.markup_authors,
     )
