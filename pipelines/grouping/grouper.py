@@ -280,6 +280,8 @@ class StoryGrouper:
         self._index = BandIndex()
         self._nodes: dict[str, _Node] = {}
         self._urls: list[str | None] = []
+        # The story window's time of each article (`_Node.when`) by number; NaN: none.
+        self._times = np.empty(0, dtype=np.float64)
         self._changed: dict[str, GroupingDecision] = {}
         self._new_links: list[Link] = []
         self._new_signatures: list[Signature] = []
@@ -463,12 +465,13 @@ class StoryGrouper:
         Both rules are symmetric, which keeps the links independent of arrival order.
         """
         related = related - copies
-        found = copies | {
-            number
-            for number in related
-            if (url := self._urls[number]) is not None
-            and not self._outside_window(node.when, self._nodes[url].when)
-        }
+        found = set(copies)
+        if related:
+            numbers = np.fromiter(related, dtype=np.intp, count=len(related))
+            if node.when is not None:  # `_outside_window` of every one at once
+                apart = np.abs(self._times[numbers] - node.when)
+                numbers = numbers[~(apart > self.options.story_window.total_seconds())]
+            found.update(numbers.tolist())
         found.discard(node.number)
         urls = sorted(url for number in found if (url := self._urls[number]) is not None)
         return [self._nodes[url] for url in urls]
@@ -713,6 +716,12 @@ class StoryGrouper:
         )
         self._urls.append(signature.url)
         self._nodes[signature.url] = node
+        if node.number >= len(self._times):
+            grown = np.full(max(1024, 2 * len(self._times)), np.nan)
+            grown[: len(self._times)] = self._times
+            self._times = grown
+        when = node.when
+        self._times[node.number] = np.nan if when is None else when
         if index and len(signature.bands):
             self._index.add(node.number, signature.bands)
         return node
