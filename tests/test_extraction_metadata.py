@@ -482,3 +482,14 @@ def test_links_to_several_author_pages_name_nobody() -> None:
         '<li><a href="/author/piet-jansen">Piet Jansen</a></li></ul>'
     )
     assert choose_authors(metadata_of("", body), []) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<h1>Night trams return</h1><p>The line reopens.</p><h3>Written by</h3><div>Ann Berg</div>",
+        "<h1>Night trams return</h1><p>The line reopens.</p><p>Written by Ann Berg</p>",
+    ],
+)
+def test_a_name_under_an_author_label_names_the_author(body: str) -> None:
+    assert choose_authors(metadata_of("", body), []) == ["Ann Berg"]

@@ -68,6 +68,16 @@ _AUTHOR_META = (
 _UNSEEN_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "button", "select", "iframe", "head"}
 )
+# A label over an author's name, and one in front of it ("Written by Ann Berg").
+_AUTHOR_LABEL = re.compile(
+    r"^(?:written by|article by|authored by|author|about the author)\W*$",
+    re.IGNORECASE,
+)
+_PERSON_NAME = re.compile(r"^[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3}$")
+_LABELLED_NAME = re.compile(
+    r"^(?i:written by|article by|authored by|author:)\s+"
+    r"(?P<name>[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3})$"
+)
 # The label of a card field that names the author ("Written by", "Author").
 _AUTHOR_CARD_LABEL = re.compile(r"^(?:written by|authors?|by)\W*$", re.IGNORECASE)
 # Elements inside a heading that separate its words, and ones whose text is not the headline.
@@ -139,9 +149,19 @@ class PageMetadata:
     byline_authors: list[str] = field(default_factory=list)
     # The "Written by" field of the page's share card (`twitter:label1`/`twitter:data1`).
     card_authors: list[str] = field(default_factory=list)
+    # The page itself, for the searches only a page without other author evidence needs.
+    tree: _Element | None = field(default=None, repr=False, compare=False)
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
+
+    def linked_or_labelled_authors(self) -> list[str]:
+        """The one person the page links an author page of, else the one it names under
+        an author label: a search through the whole page, run only when no better
+        source names anyone."""
+        if self.tree is None:
+            return []
+        return _author_page_link(self.tree) or _labelled_author(self.tree)
 
 
 def page_metadata(tree: _Element) -> PageMetadata:
@@ -180,8 +200,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
         name = node.get("content") or _text(node)
         if name and len(name) < 80 and name not in found.markup_authors:
             found.markup_authors.append(name)
-    if not found.markup_authors:
-        found.markup_authors = _author_page_link(tree)
+    found.tree = tree
     language = tree.get("lang")
     found.language = language.strip() if language else None
     return found
@@ -411,6 +430,27 @@ def _meta_values(tree: _Element, attributes: tuple[str, ...]) -> dict[str, list[
         if key and content:
             values.setdefault(key, []).append(content)
     return values
+
+
+def _labelled_author(tree: _Element) -> list[str]:
+    """The person a page names under an author label anywhere in its body ("Written by
+    Ann Berg", or a "Written by"/"Author" heading over the name), when it names one."""
+    names: list[str] = []
+    pending_label = False
+    for node in tree.iterfind(".//body//*"):
+        if not isinstance(node.tag, str) or node.tag in _UNSEEN_TAGS:
+            continue
+        text = " ".join((node.text or "").split())
+        if not text:
+            continue
+        if pending_label and _PERSON_NAME.match(text):
+            names.append(text)
+        pending_label = bool(_AUTHOR_LABEL.match(text))
+        labelled = _LABELLED_NAME.match(text)
+        if labelled:
+            names.append(labelled.group("name"))
+    distinct = list(dict.fromkeys(names))
+    return distinct if len(distinct) == 1 else []
 
 
 def _author_page_link(tree: _Element) -> list[str]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from pipelines.extraction.dates import find_date
@@ -26,7 +26,7 @@ _URL_DATE = re.compile(
 _Found = TypeVar("_Found")
 # A fallback candidate, or the search that finds it: run only when the better sources are
 # silent (the extractor's author and text-date searches cost a few ms a page).
-Fallback = _Found | Callable[[], _Found]
+Fallback: TypeAlias = _Found | Callable[[], _Found]
 
 # From this many `<h1>` elements on, a page uses them for sections, not just its headline.
 _SECTION_HEADINGS = 3
@@ -426,7 +426,8 @@ def choose_authors(
     """Author names from the most structured source that names one: JSON-LD, meta tags,
     the by-line beside the headline, the share card's "Written by" field, what the
     extractor and the text's by-lines found (`found_authors`, or the search that finds
-    them), then author-marked elements."""
+    them), author-marked elements, then a link to one author's page or a name under an
+    author label anywhere on the page."""
     sources: tuple[Fallback[list[str]], ...] = (
         meta.json_ld_authors,
         meta.meta_authors,
@@ -434,6 +435,7 @@ def choose_authors(
         meta.card_authors,
         found_authors,
         meta.markup_authors,
+        meta.linked_or_labelled_authors,
     )
     for source in sources:
         names = clean_authors(_evaluated(source), site_name or meta.site_name)
