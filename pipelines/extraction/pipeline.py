@@ -35,7 +35,7 @@ from pipelines.extraction.article import (
 )
 from pipelines.extraction.hints import apply_listing_hints
 from pipelines.extraction.language import LanguageDetector
-from pipelines.extraction.pool import ExtractionPool, InOrderRelease
+from pipelines.extraction.pool import ExtractionPool, InOrderRelease, start_fork_server
 from pipelines.rejection import RejectedItem
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class ExtractionPipeline:
         assert crawler.stats is not None
         # Unset or None: one worker per core (settings.get returns None for both).
         workers = worker_count_from_setting(settings.get("EXTRACTION_WORKERS"))
+        if workers > 0:
+            # The workers' fork server loads the extraction code and language model while
+            # the other components are built; open_spider's pool then forks from it at once.
+            start_fork_server()
         return cls(options, crawler.stats, workers, timeout)
 
     def open_spider(self, spider: Spider | None = None) -> None:

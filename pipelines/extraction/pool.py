@@ -1,9 +1,12 @@
 """A pool of worker processes running `extract_article`, with a hard per-document limit.
 
-Each worker is a long-lived process (the language model and trafilatura load once)
-talking over a pipe. A document that runs past the time limit gets its worker killed
-and replaced, and is rejected with reason `extraction_timeout`; the other workers go on.
-Callers `await extract(...)` from the event loop; the blocking pipe wait runs in a thread.
+Each worker is a long-lived process talking over a pipe. Workers fork from a server
+that has already imported the extraction code and loaded the language model
+(`pipelines.extraction.worker_preload`), so each starts ready and shares those pages;
+`start_fork_server` lets that server warm up while the rest of the crawl is set up.
+A document that runs past the time limit gets its worker killed and replaced, and is
+rejected with reason `extraction_timeout`; the other workers go on. Callers
+`await extract(...)` from the event loop, which waits on the pipes itself (no threads).
 
 `InOrderRelease` lets results that finish out of order be handed on in arrival order.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -36,7 +40,7 @@ Extractor = Callable[[RawDocument, ExtractionOptions, LanguageDetector], Extract
 # What a worker says once its models are loaded; the time limit starts after it.
 _READY = "ready"
 # Modules the fork server imports once, before any worker forks from it.
-_WORKER_MODULES = ("pipelines.extraction.article", "pipelines.extraction.language")
+_WORKER_MODULES = ("pipelines.extraction.article", "pipelines.extraction.worker_preload")
 # Seconds a new worker may take to load its models.
 _STARTUP_SECONDS = 120.0
 
@@ -49,7 +53,10 @@ class _Failure:
 
 def _serve(connection: Connection, options: ExtractionOptions, extract: Extractor) -> None:
     """Worker process body: extract each document received until the pipe closes."""
-    languages = LanguageDetector()
+    # Loaded in the fork server before this process forked from it: the import is free.
+    from pipelines.extraction.worker_preload import LANGUAGE_DETECTOR
+
+    languages = LANGUAGE_DETECTOR
     connection.send(_READY)
     while True:
         try:
@@ -63,6 +70,37 @@ def _serve(connection: Connection, options: ExtractionOptions, extract: Extracto
         except Exception as error:  # a crash on one page must not end the worker
             result = _Failure("extraction_error", f"{type(error).__name__}: {error}"[:500])
         connection.send(result)
+
+
+def start_fork_server() -> None:
+    """Start the workers' fork server now, without waiting for it.
+
+    The server imports the extraction code and loads the language model (about a second
+    of CPU) on a core of its own while the crawl is still being set up; the pool's
+    workers then fork from a server that is ready. `ExtractionPool` starts it if no one has.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(_WORKER_MODULES))
+    multiprocessing.forkserver.ensure_running()
+
+
+async def _readable(connection: Connection, timeout: float) -> bool:
+    """Wait on the event loop until `connection` has data (or is closed): False after
+    `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(connection.fileno(), wake)
+    try:
+        await asyncio.wait_for(ready, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(connection.fileno())
+    return True
 
 
 class _Worker:
@@ -85,15 +123,22 @@ class _Worker:
         child_end.close()
         self.ready = False
 
-    def run(self, document: RawDocument, timeout: float) -> ExtractedArticle | _Failure | None:
+    async def run(
+        self, document: RawDocument, timeout: float
+    ) -> ExtractedArticle | _Failure | None:
         """The worker's answer, or None when it ran past `timeout` seconds (or died)."""
         try:
             if not self.ready:
-                if not self.connection.poll(_STARTUP_SECONDS) or self.connection.recv() != _READY:
+                if (
+                    not await _readable(self.connection, _STARTUP_SECONDS)
+                    or self.connection.recv() != _READY
+                ):
                     return None
                 self.ready = True
+            # The worker is idle, reading: the document goes straight through the pipe.
             self.connection.send(document)
-            if self.connection.poll(timeout):
+            if await _readable(self.connection, timeout):
+                # Readable means the worker has started writing its answer: it comes whole.
                 answer: ExtractedArticle | _Failure = self.connection.recv()
                 return answer
         except (EOFError, OSError):
@@ -128,8 +173,7 @@ class ExtractionPool:
         self.options = options
         self.extractor = extractor
         self._context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that imported the extraction code once: each starts warm.
-        self._context.set_forkserver_preload(list(_WORKER_MODULES))
+        start_fork_server()
         self._workers = [_Worker(self._context, options, extractor) for _ in range(workers)]
         self._idle: asyncio.Queue[_Worker] | None = None
         self.replaced = 0
@@ -142,9 +186,7 @@ class ExtractionPool:
         """
         idle = self._idle_queue()
         worker = await idle.get()
-        answer = await asyncio.get_running_loop().run_in_executor(
-            None, worker.run, document, self.timeout
-        )
+        answer = await worker.run(document, self.timeout)
         if answer is None:
             worker = self._replace(worker)
         idle.put_nowait(worker)
