@@ -3,11 +3,13 @@
 Builds a WARC of at least `--pages` HTML responses from ../shared/data/wcxb-dev-articles
 (pages repeat under new URLs when the set is smaller), then in the same run:
 1. `scrapy crawl warc` on it into a fresh SQLite database (extraction in worker
-   processes, grouping, batched storage): pages/s and the peak RSS of the whole process
-   tree (Scrapy plus its extraction workers);
+   processes, grouping, batched storage): pages/s, the peak memory of the whole process
+   tree (Scrapy plus its extraction workers: summed RSS, and summed PSS, which counts
+   pages the workers share once) and the CPU time of each part;
 2. plain trafilatura, `bare_extraction(..., with_metadata=True)` page by page in one
    process: pages/s.
-Prints both rates and their ratio.
+Prints both rates and their ratio, and the start-up cost inside newsfold's rate: a crawl
+of a one-page WARC, timed from process start to its page leaving the pipelines and to exit.
 
 Usage: .venv/bin/python bench/throughput.py [--pages 1000] [--workers N] [--set NAME=VALUE]
 """
@@ -67,9 +69,15 @@ def write_warc(path: Path, pages: list[bytes], count: int) -> None:
 
 @dataclass
 class TreeUsage:
-    """Peak resident memory of a process tree, and the CPU time each of its processes used."""
+    """Peak memory of a process tree, and the CPU time each of its processes used.
+
+    RSS summed over the processes counts pages they share (what workers forked from one
+    server inherit) once per process; PSS splits each shared page among its sharers, so
+    its sum is the memory the tree really holds.
+    """
 
     peak_rss_mib: float = 0.0
+    peak_pss_mib: float = 0.0
     peak_root_rss_mib: float = 0.0
     cpu_seconds: dict[int, float] = field(default_factory=dict)
 
@@ -90,21 +98,35 @@ class TreeUsage:
             children.setdefault(parent, []).append(pid)
             rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
             cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        total, stack = 0, [root_pid]
+        total, total_pss, stack = 0, 0, [root_pid]
         while stack:
             pid = stack.pop()
             total += rss.get(pid, 0)
+            total_pss += _pss_bytes(pid)
             self.cpu_seconds[pid] = max(cpu.get(pid, 0.0), self.cpu_seconds.get(pid, 0.0))
             stack.extend(children.get(pid, []))
         self.peak_rss_mib = max(self.peak_rss_mib, total / 2**20)
+        self.peak_pss_mib = max(self.peak_pss_mib, total_pss / 2**20)
         self.peak_root_rss_mib = max(self.peak_root_rss_mib, rss.get(root_pid, 0) / 2**20)
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size of one process (0 when it is gone or the kernel has no rollup)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run_newsfold(
     warc: Path, database: Path, workers: int | None, settings: list[str]
-) -> tuple[float, TreeUsage, int, str]:
+) -> tuple[float, TreeUsage, int, list[tuple[float, str]]]:
     """Seconds, memory and CPU of the process tree, its root's pid, and the log of
-    `scrapy crawl warc`."""
+    `scrapy crawl warc` (each line with the seconds since start it arrived at)."""
     command = [
         sys.executable,
         "-m",
@@ -130,8 +152,13 @@ def run_newsfold(
         text=True,
     )
     usage = TreeUsage()
-    log: list[str] = []
-    reader = threading.Thread(target=lambda: log.extend(process.stderr or []), daemon=True)
+    log: list[tuple[float, str]] = []
+    reader = threading.Thread(
+        target=lambda: log.extend(
+            (time.perf_counter() - began, line) for line in process.stderr or []
+        ),
+        daemon=True,
+    )
     reader.start()
     while process.poll() is None:
         usage.sample(process.pid)
@@ -139,8 +166,18 @@ def run_newsfold(
     reader.join()
     seconds = time.perf_counter() - began
     if process.returncode != 0:
-        sys.exit("".join(log[-40:]))
-    return seconds, usage, process.pid, "".join(log)
+        sys.exit("".join(line for _, line in log[-40:]))
+    return seconds, usage, process.pid, log
+
+
+def measure_startup(folder: Path, pages: list[bytes], workers: int | None) -> tuple[float, float]:
+    """Seconds from process start until a one-page crawl's page has left the pipelines,
+    and until the process exits."""
+    warc = folder / "one-page.warc.gz"
+    write_warc(warc, pages, 1)
+    seconds, _, _, log = run_newsfold(warc, folder / "one-page.db", workers, ["LOG_LEVEL=DEBUG"])
+    first_page = next((at for at, line in log if "Scraped from" in line), float("nan"))
+    return first_page, seconds
 
 
 def run_trafilatura(pages: list[bytes], count: int) -> tuple[float, float]:
@@ -181,14 +218,13 @@ def main() -> None:
             warc, Path(folder) / "bench.db", arguments.workers, arguments.set
         )
         stored = next(
-            (line.split(":")[1].strip() for line in log.splitlines() if "articles stored:" in line),
-            "?",
+            (line.split(":")[1].strip() for _, line in log if "articles stored:" in line), "?"
         )
         newsfold_rate = arguments.pages / seconds
         print(
             f"newsfold (scrapy crawl warc, end to end): {seconds:6.1f} s  {newsfold_rate:6.1f} pages/s  "
             f"stored {stored}  peak RSS {usage.peak_rss_mib:.0f} MiB "
-            f"(Scrapy process {usage.peak_root_rss_mib:.0f} MiB)"
+            f"(Scrapy process {usage.peak_root_rss_mib:.0f} MiB), peak PSS {usage.peak_pss_mib:.0f} MiB"
         )
         scrapy_cpu = usage.cpu_seconds.get(root, 0.0)
         workers_cpu = sum(usage.cpu_seconds.values()) - scrapy_cpu
@@ -196,6 +232,11 @@ def main() -> None:
         print(
             f"  CPU: Scrapy process {scrapy_cpu * per_page:5.1f} ms/page, "
             f"other processes (extraction workers) {workers_cpu * per_page:5.1f} ms/page"
+        )
+        first_page, exit_seconds = measure_startup(Path(folder), pages, arguments.workers)
+        print(
+            f"  start-up: a one-page crawl has its page through after {first_page:.2f} s "
+            f"and exits after {exit_seconds:.2f} s"
         )
         trafilatura_seconds, trafilatura_cpu = run_trafilatura(pages, arguments.pages)
         trafilatura_rate = arguments.pages / trafilatura_seconds
