@@ -14,6 +14,7 @@ from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.metadata import PageMetadata, page_metadata
 from pipelines.extraction.reconcile import (
     choose_authors,
+    choose_modified,
     choose_published,
     choose_title,
     clean_authors,
@@ -371,11 +372,14 @@ def test_a_byline_showing_only_an_update_dates_the_page_as_of_that_day() -> None
     assert published.day == date(2024, 3, 2)
 
 
-def test_a_bare_byline_date_that_is_the_modified_date_is_not_the_publish_date() -> None:
+def test_a_bare_byline_date_dates_the_page_even_when_it_is_the_modified_day() -> None:
+    """The page presents itself as of the one day its by-line shows; schema.org keeps
+    the original day as `datePublished`, and the modified date stays apart."""
     page = byline_page("By Ann Berg March 5, 2024")
     published = choose_published(metadata_of(SCHEMA_2021, page), URL, None, None)
     assert published is not None
-    assert (published.day, published.source) == (date(2021, 1, 10), "json-ld")
+    assert (published.day, published.source) == (date(2024, 3, 5), "text")
+    assert choose_modified(metadata_of(SCHEMA_2021, page)) == datetime(2024, 3, 5, 9, tzinfo=UTC)
 
 
 def test_a_utc_meta_time_is_read_on_the_day_the_page_states_in_its_own_zone() -> None:

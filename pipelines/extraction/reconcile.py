@@ -281,9 +281,9 @@ def choose_published(
 
     1. The publish date of the page's `<meta>` tags (`article:published_time`, Dublin
        Core, Parse.ly...).
-    2. The date the by-line shows beside the headline: a published or bare date, not
-       the page's modified date; when it shows only an "Updated" date, that one (the
-       page presents itself as of that day).
+    2. The date the by-line shows beside the headline: a published or bare date; when
+       it shows only an "Updated" date, that one (the page presents itself as of that
+       day).
     3. schema.org `datePublished` (JSON-LD, microdata): search-engine data, often a
        template's creation date on pages rewritten since.
     4. The page's `<time>` element, the URL, then what the extractor or a dateline found
@@ -320,9 +320,8 @@ def choose_published(
         _dated(meta.json_ld_published, "json-ld", zone) if _is_iso(meta.json_ld_published) else None
     )
     schema_value = schema_value or _dated(meta.microdata_published, "meta", zone)
-    published_day = schema_value.day if schema_value is not None else None
     shown_time = _dated(meta.time_published, "meta", zone)
-    shown = _shown_publish_day(meta, modified_day, published_day)
+    shown = _shown_publish_day(meta)
     if shown is not None:
         # The machine-readable value of that day, when there is one, gives the instant.
         for same_day in (schema_value, shown_time):
@@ -346,23 +345,13 @@ def choose_published(
     return None
 
 
-def _shown_publish_day(
-    meta: PageMetadata, modified_day: date | None, published_day: date | None
-) -> date | None:
-    """The day the by-line shows as the article's: its first published or bare date that
-    is not the page's modified date, else its "Updated" date when that is all it shows."""
-    bare = [
-        shown.day.date()
-        for shown in meta.shown_dates
-        if shown.label != "updated"
-        and not (modified_day is not None and shown.day.date() == modified_day != published_day)
-    ]
-    if bare:
-        return bare[0]
-    if any(shown.label != "updated" for shown in meta.shown_dates):
-        return None
-    updated = [shown.day.date() for shown in meta.shown_dates]
-    return updated[0] if updated else None
+def _shown_publish_day(meta: PageMetadata) -> date | None:
+    """The day the by-line shows as the article's: its first published or bare date
+    (also when that is the page's modified day: the page presents itself as of it),
+    else its "Updated" date when that is all it shows."""
+    bare = [shown.day.date() for shown in meta.shown_dates if shown.label != "updated"]
+    shown = bare or [shown.day.date() for shown in meta.shown_dates]
+    return shown[0] if shown else None
 
 
 def _confirmed(day: date, meta: PageMetadata, extractor_date: Callable[[], str | None]) -> bool:
