@@ -389,6 +389,16 @@ class StoryGrouper:
             in_runs = index.lookup_runs(
                 [(signature.bands, self._copy_keys(signature)) for signature in signatures]
             )
+            # Features of the candidates found so far, in one read for the batch.
+            self._features_of(
+                [
+                    self._nodes[url]
+                    for signature, (copies, related) in zip(signatures, in_runs, strict=True)
+                    if signature.linkable
+                    for number in self._candidate_numbers(_when(signature), copies, related)
+                    if (url := self._urls[number]) is not None
+                ]
+            )
             return [
                 self._assign(signature, found)
                 for signature, found in zip(signatures, in_runs, strict=True)
@@ -464,17 +474,24 @@ class StoryGrouper:
         be linked through one, so it is dropped here, before its features are read.
         Both rules are symmetric, which keeps the links independent of arrival order.
         """
-        related = related - copies
-        found = set(copies)
-        if related:
-            numbers = np.fromiter(related, dtype=np.intp, count=len(related))
-            if node.when is not None:  # `_outside_window` of every one at once
-                apart = np.abs(self._times[numbers] - node.when)
-                numbers = numbers[~(apart > self.options.story_window.total_seconds())]
-            found.update(numbers.tolist())
+        found = self._candidate_numbers(node.when, copies, related)
         found.discard(node.number)
         urls = sorted(url for number in found if (url := self._urls[number]) is not None)
         return [self._nodes[url] for url in urls]
+
+    def _candidate_numbers(
+        self, when: float | None, copies: set[int], related: set[int]
+    ) -> set[int]:
+        """`copies`, and those of `related` within the story window of `when`."""
+        found = set(copies)
+        related = related - copies
+        if related:
+            numbers = np.fromiter(related, dtype=np.intp, count=len(related))
+            if when is not None:  # `_outside_window` of every one at once
+                apart = np.abs(self._times[numbers] - when)
+                numbers = numbers[~(apart > self.options.story_window.total_seconds())]
+            found.update(numbers.tolist())
+        return found
 
     def _verify(self, node: _Node, features: ArticleFeatures, candidate: _Node) -> Link | None:
         """A link when the candidate really is a copy, or another report of the story."""
@@ -814,6 +831,12 @@ def _seconds(moment: datetime | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def _when(signature: Signature) -> float | None:
+    """`_Node.when` of the article a signature stands for."""
+    published = _seconds(signature.published_at)
+    return published if published is not None else _seconds(signature.observed_at)
 
 
 def _with_link(links: Mapping[str, float], url: str, similarity: float) -> dict[str, float]:
