@@ -18,6 +18,7 @@ from crawler.spiders.files import FilesSpider
 from pipelines.grouping import GroupingPipeline
 from pipelines.grouping.features import ArticleFeatures
 from pipelines.grouping.grouper import GroupingInput, GroupingOptions, StoryGrouper
+from pipelines.shared_grouping import SharedGroupingPipeline
 from pipelines.storage import StoragePipeline
 from storage.database import Database
 from storage.grouping_store import ArticleLink, GroupingSignature
@@ -71,13 +72,18 @@ def run(database_url: str, items: list[ArticleItem], **settings: object) -> Grou
     return grouping
 
 
-def run_batched(database_url: str, items: list[ArticleItem], batch_size: int) -> GroupingPipeline:
+def run_batched(
+    database_url: str,
+    items: list[ArticleItem],
+    batch_size: int,
+    pipeline: type[GroupingPipeline] = GroupingPipeline,
+) -> GroupingPipeline:
     """`run` with `DEDUP_BATCH_SIZE`: the items reach grouping together, as coroutines, and
     reach storage in the order their batches are decided."""
     crawler = get_crawler(
         FilesSpider, settings_dict={"DATABASE_URL": database_url, "DEDUP_BATCH_SIZE": batch_size}
     )
-    grouping = GroupingPipeline.from_crawler(crawler)
+    grouping = pipeline.from_crawler(crawler)
     storage = StoragePipeline.from_crawler(crawler)
     grouping.open_spider()
     storage.open_spider()
@@ -190,16 +196,20 @@ def test_one_run_or_three_give_the_same_stories_and_canonicals(tmp_path: Path) -
     assert sum(counts) == len(items) and all(count > 0 for count in counts)
 
 
-@pytest.mark.parametrize("batch_size", [4, 64])
+@pytest.mark.parametrize(
+    ("batch_size", "pipeline"),
+    [(4, GroupingPipeline), (64, GroupingPipeline), (4, SharedGroupingPipeline)],
+)
 def test_items_decided_in_batches_are_grouped_as_one_at_a_time(
-    tmp_path: Path, batch_size: int
+    tmp_path: Path, batch_size: int, pipeline: type[GroupingPipeline]
 ) -> None:
-    """Batches of 4 (the last one ended by the wait) or one batch of everything."""
+    """Batches of 4 (the last one ended by the wait) or one batch of everything; and the
+    distributed workers' pipeline, which links each batch under its lock."""
     items, one_at_a_time = corpus(), corpus()
     one = f"sqlite:///{tmp_path / 'one.db'}"
     batched = f"sqlite:///{tmp_path / 'batched.db'}"
     single = run(one, one_at_a_time)
-    grouping = run_batched(batched, items, batch_size)
+    grouping = run_batched(batched, items, batch_size, pipeline)
     assert [each.grouping for each in items] == [each.grouping for each in one_at_a_time]
     assert stored(batched)[0] == stored(one)[0]
     for name in ("grouping/duplicate", "grouping/regrouped", "grouping/tfidf_avglink"):
