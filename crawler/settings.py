@@ -111,6 +111,9 @@ DEDUP_MIN_CONTENT_WORDS = 15
 DEDUP_LANGUAGE = "en"
 # Save new signatures and links to the database every this many articles (and on close).
 DEDUP_FLUSH_EVERY = 500
+# Group up to this many items arriving together in one pass (signatures of all at once,
+# linked in arrival order: the same decisions as one at a time, about twice as fast).
+DEDUP_BATCH_SIZE = 64
 
 # --- Operation (run history, health, schedule, distributed) ------------------------------
 # Counts robots.txt refusals per site for `source_health` (sees every middleware's IgnoreRequest).
