@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from pipelines.extraction.article import ExtractionOptions, RawDocument, extract_article
-from pipelines.extraction.body import blocks_from_xml
+from pipelines.extraction.body import blocks_of
 from pipelines.extraction.boilerplate import clean_paragraphs
 from pipelines.extraction.language import LanguageDetector
 
@@ -141,8 +142,20 @@ def test_line_breaks_and_nested_blocks_in_extractor_output_separate_words() -> N
         "<list><item>Harbour stop<lb/>Open daily</item></list>"
         "<table><row><cell><p>Fares</p><p>Two euros</p></cell></row></table></main></doc>"
     )
-    assert [block.text for block in blocks_from_xml(xml)] == [
+    assert [block.text for block in blocks_of(etree.fromstring(xml))] == [
         "Timetable: see here Weekdays - every ten minutes",
         "Harbour stop Open daily",
         "Fares Two euros",
+    ]
+
+
+def test_extractor_blocks_lose_invisible_characters_and_are_nfc() -> None:
+    xml = (
+        "<main><p>\u200bNight trams return to the cafe\u0301 district\u00ad.</p>"
+        "<p><hi>Fare</hi><hi>2 euros</hi></p><p>A ride<!-- counter --> takes an hour</p></main>"
+    )
+    assert [block.text for block in blocks_of(etree.fromstring(xml))] == [
+        "Night trams return to the caf\u00e9 district.",
+        "Fare 2 euros",
+        "A ride takes an hour",
     ]

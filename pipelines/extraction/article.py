@@ -16,8 +16,8 @@ from typing import Literal
 
 import trafilatura
 from htmldate import find_date
+from lxml.etree import _Element
 from lxml.html import HtmlElement
-from trafilatura.core import determine_returnstring
 from trafilatura.metadata import (
     META_URL,
     Document,
@@ -33,7 +33,7 @@ from trafilatura.utils import load_html
 
 from crawler.items import ExtractedArticle
 from pipelines.extraction.body import (
-    blocks_from_xml,
+    blocks_of,
     covers_little,
     cut_trailing_sections,
     drop_headline,
@@ -154,15 +154,15 @@ def _from_html(
     found = extractor_metadata(tree, web_url)
     title = choose_title(meta, found.title, web_url or "")
     blocks = drop_headline(
-        blocks_from_xml(_trafilatura_xml(tree, web_url, options.mode, options)), title
+        blocks_of(_trafilatura_body(tree, web_url, options.mode, options)), title
     )
     if (
         options.second_mode is not None
         and tree is not None
         and covers_little(blocks, tree, options.second_pass_below)
     ):
-        second = _trafilatura_xml(tree, web_url, options.second_mode, options)
-        blocks = more_complete(blocks, drop_headline(blocks_from_xml(second), title))
+        second = _trafilatura_body(tree, web_url, options.second_mode, options)
+        blocks = more_complete(blocks, drop_headline(blocks_of(second), title))
     if options.use_json_ld_body:
         blocks = prefer_json_ld_body(blocks, meta.article_body)
     blocks = cut_trailing_sections(blocks)
@@ -260,17 +260,15 @@ def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMe
     )
 
 
-def _trafilatura_xml(
+def _trafilatura_body(
     tree: HtmlElement | None,
     url: str | None,
     mode: ExtractionMode,
     options: ExtractionOptions,
-) -> str | None:
-    """trafilatura's XML output (paragraphs, headings, lists, tables) for `mode`.
-
-    What `trafilatura.extract` returns, without the content fingerprint it would
-    compute for the output and we never read.
-    """
+) -> _Element | None:
+    """trafilatura's main content for `mode`: the tree of paragraphs, headings, lists and
+    tables its XML output is written from (read directly: printing it as XML to parse it
+    again cost more than a millisecond a page)."""
     if tree is None:
         return None
     extractor = Extractor(
@@ -282,9 +280,7 @@ def _trafilatura_xml(
         url=url,
     )
     document = trafilatura.bare_extraction(tree, options=extractor)
-    if not isinstance(document, Document):
-        return None
-    return determine_returnstring(document, extractor)
+    return document.body if isinstance(document, Document) else None
 
 
 def _reject_non_article(cleaned: CleanedText, titles: list[str]) -> None:

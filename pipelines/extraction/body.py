@@ -1,4 +1,4 @@
-"""The article body from trafilatura's structured (XML) output, by structure then by text.
+"""The article body from trafilatura's structured output, by structure then by text.
 
 trafilatura finds the main content; this module keeps its paragraph, heading, list and
 table structure so that structural rules can drop what plain text cannot tell apart:
@@ -9,6 +9,7 @@ the headline repeated as the first heading, and the sections that follow an arti
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from lxml import etree
@@ -47,16 +48,13 @@ class Block:
     level: str = ""
 
 
-def blocks_from_xml(xml: str | None) -> list[Block]:
-    """The outermost paragraph-level blocks of trafilatura XML output, in document order."""
-    if not xml:
-        return []
-    try:
-        root = etree.fromstring(xml.encode("utf-8"))
-    except etree.XMLSyntaxError:
+def blocks_of(body: _Element | None) -> list[Block]:
+    """The outermost paragraph-level blocks of trafilatura's body tree (`Document.body`,
+    the tree its XML output is written from), in document order."""
+    if body is None:
         return []
     blocks = []
-    for element in root.iter(*_BLOCK_TAGS):
+    for element in body.iter(*_BLOCK_TAGS):
         if any(ancestor.tag in _BLOCK_TAGS for ancestor in element.iterancestors()):
             continue
         text = _block_text(element)
@@ -66,17 +64,42 @@ def blocks_from_xml(xml: str | None) -> list[Block]:
 
 
 def _block_text(element: _Element) -> str:
-    """The words of one block, spaced: a line break or a nested block separates words
-    as much as a space does ("Click Here<lb/>Pages 1-76" is not "HerePages")."""
+    """The words of one block as trafilatura would print them: spaced (a line break or
+    a nested block separates words: "Click Here<lb/>Pages 1-76" is not "HerePages"),
+    without invisible characters (zero-width spaces, soft hyphens), in NFC."""
     parts: list[str] = []
-    for event, node in etree.iterwalk(element, events=("start", "end")):
-        if event == "start":
-            parts.append(node.text or "")
-        else:
-            parts.append(" " if node.tag in _WORD_SEPARATING_TAGS else "")
-            if node is not element:
-                parts.append(node.tail or "")
-    return " ".join("".join(parts).split())
+    _read_block(element, parts, laid_out=True)
+    text = "".join(parts)
+    if not text.isprintable():
+        text = "".join(
+            character for character in text if character.isprintable() or character.isspace()
+        )
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def _read_block(element: _Element, parts: list[str], laid_out: bool) -> None:
+    """Append `element`'s text to `parts`. Elements that hold only other elements (no
+    words of their own around them) are laid out one per line when trafilatura prints
+    its output, so their children are words apart ("<hi>Resolution</hi><hi>2K</hi>");
+    inside running text nothing is laid out."""
+    children = list(element)
+    laid_out = (
+        laid_out
+        and not _has_words(element.text)
+        and not any(_has_words(child.tail) for child in children)
+    )
+    parts.append(element.text or "")
+    for child in children:
+        if isinstance(child.tag, str):  # a comment's text is not the page's
+            separated = laid_out or child.tag in _WORD_SEPARATING_TAGS
+            parts.append(" " if separated else "")
+            _read_block(child, parts, laid_out)
+            parts.append(" " if separated else "")
+        parts.append(child.tail or "")
+
+
+def _has_words(text: str | None) -> bool:
+    return bool(text and not text.isspace())
 
 
 def drop_headline(blocks: list[Block], title: str | None) -> list[Block]:
