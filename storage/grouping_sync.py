@@ -2,8 +2,11 @@
 
 `GroupingLock` serialises grouping decisions across processes and machines: a
 PostgreSQL advisory lock (session level, on a connection of its own), or on SQLite an
-exclusive `flock` on a file beside the database (one machine only). `GroupingSync`
-reads what other workers stored since a point: new signatures and new links.
+exclusive `flock` on a file beside the database (one machine only). The lock's session
+survives the database restarting: found dead when the lock is taken, it is replaced at
+once; lost while the lock was held (the server let go of the lock with it), letting go
+raises the database error and the next hold opens a fresh one.
+`GroupingSync` reads what other workers stored since a point: new signatures and new links.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import IO
 
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from storage.database import Database
 from storage.grouping_store import (
@@ -36,28 +40,30 @@ class GroupingLock:
     def __init__(self, database: Database) -> None:
         self.database = database
         url = make_url(database.url)
+        self._advisory = url.get_backend_name() == "postgresql"
+        # The advisory lock's session: opened when first needed, replaced once lost.
         self._connection: Connection | None = None
         self._lock_file: IO[bytes] | None = None
-        if url.get_backend_name() == "postgresql":
-            self._connection = database.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-        elif url.database and url.database != ":memory:":
+        if not self._advisory and url.database and url.database != ":memory:":
             self._lock_file = open(f"{url.database}.grouping-lock", "ab")  # noqa: SIM115
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Hold the lock for the `with` block."""
-        if self._connection is not None:
-            self._connection.execute(
-                text("SELECT pg_advisory_lock(:key)"), {"key": _GROUPING_LOCK_KEY}
-            )
+        """Hold the lock for the `with` block.
+
+        Raises:
+            DBAPIError: the database cannot be reached, or the lock's session was lost
+                while the block ran (found when letting go: the server let go of the
+                lock with the session, perhaps before the block ended). The next call
+                starts on a fresh connection.
+        """
+        if self._advisory:
+            connection = self._take_advisory_lock()
             try:
                 yield
             finally:
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _GROUPING_LOCK_KEY}
-                )
+                if connection is self._connection:
+                    self._advisory_query("SELECT pg_advisory_unlock(:key)")
         elif self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             try:
@@ -66,6 +72,39 @@ class GroupingLock:
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         else:
             yield
+
+    def _take_advisory_lock(self) -> Connection:
+        """Take the advisory lock; a session found dead (the server restarted while it was
+        idle) is replaced once, as nothing was done under it."""
+        try:
+            return self._advisory_query("SELECT pg_advisory_lock(:key)")
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        return self._advisory_query("SELECT pg_advisory_lock(:key)")
+
+    def _advisory_query(self, query: str) -> Connection:
+        """Run an advisory lock function on the lock's session (opened if there is none);
+        on a database error the session is dropped, for a fresh one next time."""
+        try:
+            if self._connection is None or self._connection.invalidated:
+                self._drop_connection()
+                self._connection = self.database.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            self._connection.execute(text(query), {"key": _GROUPING_LOCK_KEY})
+        except DBAPIError:
+            self._drop_connection()
+            raise
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        """Forget the lock's session without talking to the server (it may be gone)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            if not connection.invalidated:
+                connection.invalidate()
+            connection.close()
 
     def close(self) -> None:
         if self._connection is not None:
