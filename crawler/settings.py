@@ -180,3 +180,7 @@ EXTENSIONS["crawler.guards.JobDirResumeGuard"] = 95
 # Mask URL passwords, the database password and proxy credentials in every log line.
 SAFETY_REDACT_LOGS = True
 EXTENSIONS["crawler.guards.SecretRedaction"] = 90
+# No way into a running crawl: Scrapy's telnet console and its remote-control server (an
+# HTTP endpoint that runs Python code sent to it) stay off; an unattended crawl needs neither.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False

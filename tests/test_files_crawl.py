@@ -33,6 +33,10 @@ def test_seed_crawl_stores_one_story_and_reruns_in_place(sqlite_url: str) -> Non
     assert first.returncode == 0, first.stderr
     assert "articles stored:   2" in first.stderr
     assert "stories touched:   1" in first.stderr
+    # No way into the running crawl: telnet console and remote-control server stay off.
+    enabled = first.stderr.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "CoreStats" in enabled
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
     articles, stories, rejects = stored(sqlite_url)
     assert [Path(article.url).name for article in articles] == [
         "military-com-biden-airstrikes-syria.txt",
