@@ -5,8 +5,9 @@ On open it loads the index earlier runs stored (band keys, times and verified li
 new article needs them), computing signatures only for stored articles that lack one of
 the current scheme. New signatures and links are saved every
 `DEDUP_FLUSH_EVERY` items and on close. Older articles whose canonical or story a new
-one changed are re-pointed in the articles table as soon as storage (which writes in
-batches) holds both ends; what is still waiting at the end is applied on `spider_closed`,
+one changed are re-pointed in the articles table once storage (which writes in batches)
+holds both ends, tried at most every `APPLY_CHANGES_EVERY_SECONDS` and at every save;
+what is still waiting at the end is applied on `spider_closed`,
 which Scrapy sends after every pipeline, storage included, has closed.
 
 Batches: with `DEDUP_BATCH_SIZE` above 1, `process_item` hands back a coroutine, and the
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
 from typing import Any, Self
@@ -78,6 +80,10 @@ FEATURE_CACHE_ARTICLES = 20_000
 # How long the first item of a batch waits for others to arrive (DEDUP_BATCH_SIZE > 1):
 # items extraction finishes together come within a few turns of the event loop.
 BATCH_WAIT_SECONDS = 0.005
+# How often, at most, re-pointing stored articles is tried while a crawl runs: the ones a
+# new decision changes are mostly still waiting for storage's next batch, so trying after
+# every item only repeats the same lookup (flushes and the end of the crawl try as well).
+APPLY_CHANGES_EVERY_SECONDS = 1.0
 
 
 def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
@@ -196,6 +202,7 @@ class GroupingPipeline:
         self.processed: set[str] = set()
         self.database: Database | None = None
         self._pending: dict[str, GroupingDecision] = {}
+        self._changes_tried_at = float("-inf")
         self._unsaved = 0
         # Rows taken from the grouper but not yet written (the database was away).
         self._unsaved_signatures: list[SignatureRow] = []
@@ -344,7 +351,8 @@ class GroupingPipeline:
                 self.stats.inc_value("grouping/duplicate")
             self.processed.add(item.url)
         self._pending.update(self.grouper.take_changes())
-        self._apply_changes()
+        if time.monotonic() - self._changes_tried_at >= APPLY_CHANGES_EVERY_SECONDS:
+            self._apply_changes()
         self._unsaved += len(items)
         if self._unsaved >= self.flush_every:
             self.flush()
@@ -408,6 +416,7 @@ class GroupingPipeline:
         """Re-point stored articles whose grouping changed; False if the database is away."""
         if not self._pending or self.database is None:
             return True
+        self._changes_tried_at = time.monotonic()
         changes = [
             StoredDecision(
                 url,
