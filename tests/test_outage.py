@@ -20,11 +20,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from scrapy.utils.test import get_crawler
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Connection, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crawler.items import ArticleItem
@@ -255,58 +256,55 @@ def signature_urls(database_url: str) -> set[str]:
         database.dispose()
 
 
-def end_lock_sessions(database_url: str) -> int:
-    """End (from another session) every session holding an advisory lock in the database."""
+@contextmanager
+def autocommit_connection(database_url: str) -> Iterator[Connection]:
+    """A connection of its own to the database, outside any transaction."""
     engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            return len(
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype ="
-                        " 'advisory' AND granted AND database ="
-                        " (SELECT oid FROM pg_database WHERE datname = current_database())"
-                    )
-                ).all()
-            )
+            yield connection
     finally:
         engine.dispose()
+
+
+def end_lock_sessions(database_url: str) -> int:
+    """End (from another session) every session holding an advisory lock in the database."""
+    with autocommit_connection(database_url) as connection:
+        return len(
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype ="
+                    " 'advisory' AND granted AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            ).all()
+        )
 
 
 def lock_is_free(database_url: str) -> bool:
     """True when another session could take the grouping lock now."""
     from storage.grouping_sync import _GROUPING_LOCK_KEY
 
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            taken = bool(
-                connection.scalar(
-                    text("SELECT pg_try_advisory_lock(:k)"), {"k": _GROUPING_LOCK_KEY}
-                )
-            )
-            if taken:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _GROUPING_LOCK_KEY})
-            return taken
-    finally:
-        engine.dispose()
+    with autocommit_connection(database_url) as connection:
+        taken = bool(
+            connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _GROUPING_LOCK_KEY})
+        )
+        if taken:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _GROUPING_LOCK_KEY})
+        return taken
 
 
 def end_other_sessions(database_url: str) -> int:
     """End every other session of the database (the lock's among them)."""
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            return len(
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )
-                ).all()
-            )
-    finally:
-        engine.dispose()
+    with autocommit_connection(database_url) as connection:
+        return len(
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        )
 
 
 def test_grouping_lock_recovers_when_its_session_is_ended(postgres_url: str) -> None:
