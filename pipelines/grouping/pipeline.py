@@ -270,6 +270,8 @@ class GroupingPipeline:
 
     def close_spider(self, spider: Spider | None = None) -> None:
         self._decide_batch()  # Scrapy closes after every item is done: normally none wait
+        # Counted once, at the end: it looks up every article this run processed.
+        self.stats.set_value("grouping/stories_touched", len(self.stories_touched()))
         if not retry_while_database_away(self.flush, self.retry_seconds):
             logger.error(
                 "Database unavailable for %.0f s: %d grouping signatures and %d links not written",
@@ -374,7 +376,6 @@ class GroupingPipeline:
             for link in self.grouper.take_new_links()
         )
         self._unsaved = 0
-        self.stats.set_value("grouping/stories_touched", len(self.stories_touched()))
         if self._unsaved_signatures or self._unsaved_links:
             store = GroupingStore(self.database)
             if not self._write(lambda: store.save(self._unsaved_signatures, self._unsaved_links)):
@@ -413,10 +414,19 @@ class GroupingPipeline:
         return False
 
     def _apply_changes(self) -> bool:
-        """Re-point stored articles whose grouping changed; False if the database is away."""
+        """Re-point stored articles whose grouping changed; False if the database is away.
+
+        Each is re-pointed to its decision as the grouper sees it now, not as it was when
+        the change was noted: meanwhile this worker, or another one whose links it loaded,
+        may have changed it again, and an older decision must not overwrite a newer one.
+        """
         if not self._pending or self.database is None:
             return True
         self._changes_tried_at = time.monotonic()
+        current = {
+            url: self.grouper.decision_of(url) or decision
+            for url, decision in self._pending.items()
+        }
         changes = [
             StoredDecision(
                 url,
@@ -427,7 +437,7 @@ class GroupingPipeline:
                 if decision.duplicate_of_url is not None
                 else decision.story_similarity,
             )
-            for url, decision in sorted(self._pending.items())
+            for url, decision in sorted(current.items())
         ]
         repository = ArticleRepository(self.database)
         waiting: set[str] = set()
