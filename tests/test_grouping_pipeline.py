@@ -386,6 +386,20 @@ def partition_of_one_run(items: list[ArticleItem]) -> frozenset[frozenset[str]]:
     )
 
 
+def record_feature_reads(grouping: GroupingPipeline) -> list[str]:
+    """The list that, from now on, collects the URLs whose features `grouping` reads back
+    from the database."""
+    read_back: list[str] = []
+    load = grouping._stored_features
+
+    def counting_load(urls: list[str]) -> dict[str, ArticleFeatures]:
+        read_back.extend(urls)
+        return load(urls)
+
+    grouping.grouper._feature_loader = counting_load
+    return read_back
+
+
 def test_features_read_back_from_the_database_group_like_features_kept_in_memory(
     tmp_path: Path,
 ) -> None:
@@ -402,14 +416,7 @@ def test_features_read_back_from_the_database_group_like_features_kept_in_memory
     storage = StoragePipeline.from_crawler(crawler)
     grouping.open_spider()
     storage.open_spider()
-    read_back: list[str] = []
-    load = grouping._stored_features
-
-    def counting_load(urls: list[str]) -> dict[str, ArticleFeatures]:
-        read_back.extend(urls)
-        return load(urls)
-
-    grouping.grouper._feature_loader = counting_load
+    read_back = record_feature_reads(grouping)
     for each in items:
         storage.process_item(grouping.process_item(each))
     grouping.close_spider()
@@ -441,14 +448,7 @@ def test_a_second_run_opens_without_features_and_reads_them_when_linking(
     storage.open_spider()
     assert len(grouping.grouper) == 2
     assert not grouping.grouper._feature_cache  # nothing of the features was read
-    read_back: list[str] = []
-    load = grouping._stored_features
-
-    def counting_load(urls: list[str]) -> dict[str, ArticleFeatures]:
-        read_back.extend(urls)
-        return load(urls)
-
-    grouping.grouper._feature_loader = counting_load
+    read_back = record_feature_reads(grouping)
     trimmed = copies_of(seeds[1])["https://trimmed.example/a"]
     for each in [
         item("https://trimmed.example/a", trimmed, 4),

@@ -31,29 +31,11 @@ from crawler.sourcehealth import SiteTally, site_of
 from storage.database import Database
 from storage.run_history import CrawlRun, RunHistory, RunRecord, SiteCounts
 from tests.conftest import PROJECT_ROOT, LocalSite, run_scrapy
+from tests.test_concurrency import VOCABULARY as CONCURRENCY_VOCABULARY
 
+# The concurrency test's words, and a few more.
 VOCABULARY = [
-    "harbour",
-    "council",
-    "budget",
-    "minister",
-    "river",
-    "election",
-    "court",
-    "museum",
-    "festival",
-    "bridge",
-    "station",
-    "farmers",
-    "rainfall",
-    "hospital",
-    "teachers",
-    "union",
-    "airport",
-    "library",
-    "vaccine",
-    "storm",
-    "factory",
+    *CONCURRENCY_VOCABULARY,
     "mayor",
     "railway",
     "tunnel",
