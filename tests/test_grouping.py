@@ -420,6 +420,17 @@ def test_minhash_values_are_datasketchs_affine32_for_the_same_seed() -> None:
         assert minhash.tolist() == reference.hashvalues.tolist()
 
 
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (16, 0), (256, 42), (1024, 2**31 - 1)])
+def test_permutations_are_datasketchs_affine32_for_any_seed(num_perm: int, seed: int) -> None:
+    """Drawn without importing datasketch, yet its permutations."""
+    from datasketch import MinHash
+
+    grouper = StoryGrouper(GroupingOptions(num_perm=num_perm, seed=seed, copy_bands=8))
+    reference = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    assert grouper._multipliers.tolist() == reference[0].tolist()
+    assert grouper._offsets.tolist() == reference[1].tolist()
+
+
 def test_average_link_clusters_are_scipys_dendrogram_cut() -> None:
     import numpy as np
     from scipy.cluster.hierarchy import fcluster, linkage

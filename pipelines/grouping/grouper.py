@@ -34,7 +34,6 @@ from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from crawler.items import GroupingDecision
 from pipelines.grouping.features import (
@@ -274,9 +273,7 @@ class StoryGrouper:
         self._feature_cache: OrderedDict[str, ArticleFeatures] = OrderedDict()
         self._unsaved_features: dict[str, ArticleFeatures] = {}
         self.extractor = FeatureExtractor(options.feature_options)
-        template = MinHash(num_perm=options.num_perm, seed=options.seed, scheme=MINHASH_SCHEME)
-        self._multipliers = template.permutations[0].astype(np.uint32)
-        self._offsets = template.permutations[1].astype(np.uint32)
+        self._multipliers, self._offsets = _affine32_permutations(options.num_perm, options.seed)
         self._index = BandIndex()
         self._nodes: dict[str, _Node] = {}
         self._urls: list[str | None] = []
@@ -822,6 +819,17 @@ class StoryGrouper:
         for column in range(rows):
             keys = fmix64(keys * _ROW_MULTIPLIER + values[:, :, column])
         return np.asarray(keys, dtype=np.uint64)
+
+
+def _affine32_permutations(num_perm: int, seed: int) -> tuple[UInt32Array, UInt32Array]:
+    """datasketch's affine32 permutations (`MinHash(num_perm=..., seed=...,
+    scheme="affine32").permutations`, drawn as it draws them; a test holds them equal):
+    odd multipliers and offsets. Importing datasketch for them cost every crawl about
+    0.4 s (its package imports scipy)."""
+    generator = np.random.RandomState(seed)
+    multipliers = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2)
+    offsets = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return multipliers + np.uint32(1), offsets
 
 
 def _seconds(moment: datetime | None) -> float | None:
