@@ -385,15 +385,36 @@ def test_a_bare_byline_date_dates_the_page_even_when_it_is_the_modified_day() ->
 def test_a_utc_meta_time_is_read_on_the_day_the_page_states_in_its_own_zone() -> None:
     head = '<meta property="article:published_time" content="2024-03-06T02:41:00+00:00">'
     body = '<p>Posted <time datetime="2024-03-05T21:46:00-05:00">9:46 pm</time></p>'
-    published = choose_published(metadata_of(head, body), URL, None, None)
+    dated_url = "https://lantern.example/2024/03/05/tram-line"
+    published = choose_published(metadata_of(head, body), dated_url, None, None)
     assert published is not None
     assert published.when == datetime(2024, 3, 6, 2, 41, tzinfo=UTC)
     assert published.day == date(2024, 3, 5)
     # A date without a clock is a calendar day already: never shifted.
     plain = '<meta property="article:published_time" content="2024-03-06">'
-    published = choose_published(metadata_of(plain, body), URL, None, None)
+    published = choose_published(metadata_of(plain, body), dated_url, None, None)
     assert published is not None
     assert published.day == date(2024, 3, 6)
+
+
+def test_a_utc_time_moves_to_the_local_day_only_where_the_page_confirms_it() -> None:
+    head = '<meta property="article:published_time" content="2024-03-06T02:41:00+00:00">'
+    # The zone comes from another instant (an update months later): the day stays as written.
+    other_instant = '<p>Updated <time datetime="2024-11-20T09:00:00-05:00">Nov 20</time></p>'
+    published = choose_published(metadata_of(head, other_instant), URL, None, None)
+    assert published is not None
+    assert published.when == datetime(2024, 3, 6, 2, 41, tzinfo=UTC)
+    assert published.day == date(2024, 3, 6)
+    # The same instant stated with its offset confirms the local day.
+    same_instant = '<p>Posted <time datetime="2024-03-05T21:41:00-05:00">9:41 pm</time></p>'
+    published = choose_published(metadata_of(head, same_instant), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 5)
+    # So does the URL's date, where the CMS wrote its local day.
+    dated_url = "https://lantern.example/2024/03/05/tram-line"
+    published = choose_published(metadata_of(head, other_instant), dated_url, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 5)
 
 
 def test_a_shown_time_confirmed_by_the_byline_outranks_a_meta_tag_unless_it_is_the_update() -> None:

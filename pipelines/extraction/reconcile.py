@@ -291,7 +291,7 @@ def choose_published(
 
     The calendar day is the one the page states: a value given in UTC is read in the
     time zone the page's other dates state (an evening article in New York is already
-    tomorrow in UTC).
+    tomorrow in UTC) where the page confirms that day (see `_PageClock`), else as written.
 
     `extractor_date` (what trafilatura's date search found) may be the search itself,
     run only when the markup does not settle the date.
@@ -303,11 +303,11 @@ def choose_published(
             searched.append(_evaluated(extractor_date))
         return searched[0]
 
-    zone = _page_zone(meta)
-    modified_day = _stated_day(meta.json_ld_modified or meta.meta_modified, zone)
-    meta_value = _dated(meta.meta_published, "meta", zone)
+    clock = _page_clock(meta, url)
+    modified_day = clock.day(meta.json_ld_modified or meta.meta_modified)
+    meta_value = _dated(meta.meta_published, "meta", clock)
     if meta_value is not None:
-        shown_time = _dated(meta.time_published, "meta", zone)
+        shown_time = _dated(meta.time_published, "meta", clock)
         if (
             shown_time is not None
             and shown_time.day not in {meta_value.day, modified_day}
@@ -317,10 +317,12 @@ def choose_published(
             return shown_time
         return meta_value
     schema_value = (
-        _dated(meta.json_ld_published, "json-ld", zone) if _is_iso(meta.json_ld_published) else None
+        _dated(meta.json_ld_published, "json-ld", clock)
+        if _is_iso(meta.json_ld_published)
+        else None
     )
-    schema_value = schema_value or _dated(meta.microdata_published, "meta", zone)
-    shown_time = _dated(meta.time_published, "meta", zone)
+    schema_value = schema_value or _dated(meta.microdata_published, "meta", clock)
+    shown_time = _dated(meta.time_published, "meta", clock)
     shown = _shown_publish_day(meta)
     if shown is not None:
         # The machine-readable value of that day, when there is one, gives the instant.
@@ -362,8 +364,37 @@ def _confirmed(day: date, meta: PageMetadata, extractor_date: Callable[[], str |
     return stated is not None and stated.date() == day
 
 
-def _page_zone(meta: PageMetadata) -> tzinfo | None:
-    """The time zone the page states its times in: the first non-UTC offset it gives."""
+@dataclass(frozen=True)
+class _PageClock:
+    """How the page's UTC times map to its own calendar days.
+
+    `zone` is the first non-UTC offset the page states. A UTC time is read in it only
+    where the page confirms that local day: its URL carries the date (CMSs write the
+    local day into the path), or another value states the same instant with the offset.
+    An offset stated for another instant (a modified time months later, across a
+    daylight-saving change; a comment's time) is no evidence for this one's day.
+    """
+
+    zone: tzinfo | None
+    url_day: date | None
+    zoned_instants: frozenset[datetime]
+
+    def day(self, value: str | None) -> date | None:
+        """The calendar day `value` names, as the page states it."""
+        stated = parse_stated(value)
+        if stated is None:
+            return None
+        if self.zone is not None and _has_time(value) and not stated.utcoffset():
+            local = stated.astimezone(self.zone).date()
+            if local == self.url_day or stated in self.zoned_instants:
+                return local
+        return stated.date()
+
+
+def _page_clock(meta: PageMetadata, url: str) -> _PageClock:
+    """The page's time zone (the first non-UTC offset it gives) and what confirms it."""
+    zone: tzinfo | None = None
+    instants: set[datetime] = set()
     for value in (
         meta.time_published,
         meta.meta_published,
@@ -374,26 +405,18 @@ def _page_zone(meta: PageMetadata) -> tzinfo | None:
     ):
         stated = parse_stated(value) if _has_time(value) else None
         if stated is not None and stated.utcoffset():
-            return stated.tzinfo
-    return None
+            zone = zone or stated.tzinfo
+            instants.add(stated)
+    from_url = url_date(url)
+    return _PageClock(zone, from_url.date() if from_url else None, frozenset(instants))
 
 
-def _dated(value: str | None, source: str, zone: tzinfo | None) -> DatedValue | None:
+def _dated(value: str | None, source: str, clock: _PageClock) -> DatedValue | None:
     stated = parse_stated(value)
     if stated is None:
         return None
-    day = _stated_day(value, zone)
+    day = clock.day(value)
     return DatedValue(stated.astimezone(UTC), day or stated.date(), source)
-
-
-def _stated_day(value: str | None, zone: tzinfo | None) -> date | None:
-    """The calendar day `value` names, a UTC time read in the page's `zone`."""
-    stated = parse_stated(value)
-    if stated is None:
-        return None
-    if zone is not None and _has_time(value) and not stated.utcoffset():
-        return stated.astimezone(zone).date()
-    return stated.date()
 
 
 def _has_time(value: str | None) -> bool:
