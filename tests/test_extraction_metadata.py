@@ -518,3 +518,29 @@ def test_links_to_several_author_pages_name_nobody() -> None:
 )
 def test_a_name_under_an_author_label_names_the_author(body: str) -> None:
     assert choose_authors(metadata_of("", body), []) == ["Ann Berg"]
+
+
+def test_the_time_nearest_the_headline_is_the_articles_not_a_listing_before_it() -> None:
+    listing = "".join(
+        f'<li><time datetime="2025-01-{n:02d}T12:00:00Z">01/{n:02d}/2025</time>'
+        f'<a href="/news/{n}">Other story {n}</a><p>A teaser of it.</p></li>'
+        for n in (30, 31)
+    )
+    body = (
+        f'<aside><ul>{listing}</ul><p><a href="/news">More stories</a></p></aside>'
+        "<h1>Tram line approved after long debate</h1>"
+        '<div class="meta"><time datetime="2017-03-01T12:00:00Z">03/01/2017</time> by Ann Berg</div>'
+        "<p>The council voted.</p>"
+    )
+    head = "<title>Tram line approved after long debate | Lantern</title>"
+    meta = metadata_of(head, body)
+    assert meta.time_published == "2017-03-01T12:00:00Z"
+    published = choose_published(meta, URL, None, None)
+    assert published is not None
+    assert published.day == date(2017, 3, 1)
+    # Just as near when it stands above the headline.
+    above = body.replace(
+        "</aside>", '</aside><small><time datetime="2017-03-01">Mar 1</time></small>'
+    )
+    above = above.replace('<time datetime="2017-03-01T12:00:00Z">03/01/2017</time>', "")
+    assert metadata_of(head, above).time_published == "2017-03-01"

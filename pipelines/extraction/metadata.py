@@ -187,10 +187,9 @@ def page_metadata(tree: _Element) -> PageMetadata:
         found.html_title = _text(title_nodes[0]) or None
     headings = [node for node in tree.xpath("//body//h1") if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
-    found.time_published = _visible_time(tree)
-    surroundings = headline_surroundings(
-        tree, [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
-    )
+    titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
+    found.time_published = _visible_time(tree, titles)
+    surroundings = headline_surroundings(tree, titles)
     found.shown_dates = shown_dates(surroundings)
     found.byline_authors = shown_bylines(surroundings)
     for node in tree.xpath(
@@ -318,8 +317,10 @@ def _words(text: str) -> set[str]:
     return {word for word in re.findall(r"\w+", text.lower()) if len(word) >= 4}
 
 
-def _visible_time(tree: _Element) -> str | None:
-    """The machine-readable date of the first `<time>` a reader sees, preferring "published"."""
+def _visible_time(tree: _Element, titles: list[str]) -> str | None:
+    """The machine-readable date of the `<time>` a reader sees as the article's: the first
+    marked "published", else the one nearest the headline that is not marked as an
+    update (a listing of other articles' times may come first in the page)."""
     times = tree.xpath("//body//time[@datetime]")
     for node in times:
         marks = " ".join(
@@ -334,11 +335,35 @@ def _visible_time(tree: _Element) -> str | None:
         ).lower()
         if "publish" in marks or node.get("pubdate") is not None:
             return str(node.get("datetime")).strip() or None
+    unmarked = []
     for node in times:
         marks = " ".join(filter(None, (node.get("class"), node.get("itemprop")))).lower()
         if "modif" not in marks and "updat" not in marks:
-            return str(node.get("datetime")).strip() or None
-    return None
+            unmarked.append(node)
+    if not unmarked:
+        return None
+    nearest = _nearest_to_headline(tree, titles, unmarked) if len(unmarked) > 1 else None
+    return str((nearest if nearest is not None else unmarked[0]).get("datetime")).strip() or None
+
+
+def _nearest_to_headline(
+    tree: _Element, titles: list[str], candidates: list[_Element]
+) -> _Element | None:
+    """The one of `candidates` fewest elements away from the headline, in reading order."""
+    body = tree.find("body")
+    root = body if body is not None else tree
+    heading = _headline_node(root, titles)
+    if heading is None:
+        return None
+    wanted = set(candidates)
+    heading_at = 0
+    found: list[tuple[int, _Element]] = []
+    for position, node in enumerate(root.iter()):
+        if node is heading:
+            heading_at = position
+        elif node in wanted:
+            found.append((position, node))
+    return min(found, key=lambda pair: abs(pair[0] - heading_at))[1] if found else None
 
 
 def _json_ld_items(tree: _Element) -> Iterator[dict[str, Any]]:
