@@ -115,6 +115,24 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "<h1>Menu</h1>",
             "Council backs tram plan",
         ),
+        # A heading typed in capitals for display: the title tags spell the headline.
+        (
+            '<meta property="og:title" content="Council Backs Tram Plan: What Comes Next">',
+            "<h1>COUNCIL BACKS THE TRAM PLAN: WHAT COMES NEXT</h1>",
+            "Council Backs Tram Plan: What Comes Next",
+        ),
+        # An acronym heading is not display type.
+        (
+            "<title>NATO summit | World | Lantern</title>",
+            "<h1>NATO summit</h1>",
+            "NATO summit",
+        ),
+        # Every trailing section goes, not only the last one.
+        (
+            "<title>How to sleep through the night | Patient Guides | City Hospital</title>",
+            "",
+            "How to sleep through the night",
+        ),
     ],
 )
 def test_title_is_reconciled(head: str, body: str, expected: str) -> None:

@@ -30,6 +30,9 @@ Fallback: TypeAlias = _Found | Callable[[], _Found]
 
 # From this many `<h1>` elements on, a page uses them for sections, not just its headline.
 _SECTION_HEADINGS = 3
+# From this many words on, a heading all in capitals is display type, not the headline's
+# own spelling (acronyms and one- or two-word labels stay).
+_CAPITALS_MIN_WORDS = 3
 _CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 # "By", "Written by", "This post was written by", "Recipe by", "Author:".
@@ -87,6 +90,9 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
     ]
     tagged = page_tags + ([fallback] if fallback else [])
     heading = _article_heading(meta.h1, page_tags or tagged, site_keys)
+    if heading is not None and page_tags and _is_display_capitals(heading):
+        # Set in capitals for display: the title tags hold the headline as written.
+        heading = None
     if heading is not None:
         return _heading_without_site(heading, tagged, site_keys)
     # Headings passed over as the blog's name name the site in the title tags too.
@@ -106,6 +112,11 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
         if votes > best_votes:
             best, best_votes = title, votes
     return best
+
+
+def _is_display_capitals(heading: str) -> bool:
+    """True for a headline of several words typed all in capitals ("TRAM LINE APPROVED")."""
+    return heading.isupper() and len(heading.split()) >= _CAPITALS_MIN_WORDS
 
 
 def _heading_without_site(heading: str, tagged: list[str], site_keys: set[str]) -> str:
@@ -191,10 +202,11 @@ def _strip_site(title: str, site_keys: set[str]) -> str:
     if not kept:
         return title
     if len(kept) == len(segments):
-        # No segment names the site: a trailing short segment is most likely the site
-        # or a section ("Headline | Politics"); a leading one is kept as part of the title.
+        # No segment names the site: trailing short segments are most likely the site
+        # and sections ("Headline | Politics | Site"); a leading one is kept as part of
+        # the title.
         longest = max(kept, key=lambda segment: len(segment.split()))
-        if len(kept[-1].split()) <= 4 and kept[-1] != longest:
+        while len(kept) > 1 and len(kept[-1].split()) <= 4 and kept[-1] != longest:
             kept = kept[:-1]
     start = title.find(kept[0])
     end = title.rfind(kept[-1]) + len(kept[-1])
