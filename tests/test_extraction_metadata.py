@@ -115,6 +115,20 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "<h1>Menu</h1>",
             "Council backs tram plan",
         ),
+        # A heading repeating a title tag less its site carries the tag's section too.
+        (
+            "<title>Night tram fares | Trams &amp; Buses | Lantern</title>",
+            "<h1>Night tram fares | Trams &amp;#x26; Buses</h1>",
+            "Night tram fares",
+        ),
+        # ... but a dash may start a subtitle, which stays.
+        (
+            "<title>Night tram fares – what changes in May | Lantern</title>",
+            "<h1>Night tram fares – what changes in May</h1>",
+            "Night tram fares – what changes in May",
+        ),
+        # A title led by the site's host name loses it.
+        ("<title>lantern.example Night Trams</title>", "", "Night Trams"),
         # A heading typed in capitals for display: the title tags spell the headline.
         (
             '<meta property="og:title" content="Council Backs Tram Plan: What Comes Next">',
@@ -154,6 +168,9 @@ def test_title_is_reconciled(head: str, body: str, expected: str) -> None:
             "Night trams return",
         ),
         ("<h1>Night trams return<h3>Posted on 2 March by Ann Berg</h3></h1>", "Night trams return"),
+        # An entity the CMS escaped twice reads as its character; a bare ampersand stays.
+        ("<h1>Trams &amp;#x26; buses: Q&amp;A</h1>", "Trams & buses: Q&A"),
+        ("<h1>Fares &amp;amp; passes</h1>", "Fares & passes"),
     ],
 )
 def test_headline_text_is_what_a_reader_sees(heading: str, expected: str) -> None:

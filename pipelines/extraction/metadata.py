@@ -111,6 +111,8 @@ _BYLINE_END = re.compile(
     r"\s*(?:[|•⋅·—–]|\s-\s|\bon\b|\bupdated\b|\bpublished\b|\d)", re.IGNORECASE
 )
 
+_ESCAPED_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
+
 _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
 
 
@@ -537,7 +539,10 @@ def headline_text(node: _Element) -> str:
             parts.append(child.tail or "")
 
     read(node)
-    return " ".join("".join(parts).split())
+    # An entity escaped twice by the CMS reads as its code ("SQL &#x26; AI").
+    return " ".join(
+        _ESCAPED_ENTITY.sub(lambda found: unescape(found.group()), "".join(parts)).split()
+    )
 
 
 def _links_home(heading: _Element) -> bool:

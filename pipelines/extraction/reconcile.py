@@ -122,10 +122,15 @@ def _is_display_capitals(heading: str) -> bool:
 def _heading_without_site(heading: str, tagged: list[str], site_keys: set[str]) -> str:
     """`heading` without the site's name or section where it carries them as title tags
     do: a segment naming the site ("Headline - Site"), or an `<h1>` that repeats a title
-    tag word for word ("Headline | Opinion") and so its decorations too."""
+    tag word for word ("Headline | Opinion") and so its decorations too; also when it
+    repeats the tag less its site ("Headline | Opinion" beside "Headline | Opinion |
+    Site"): a pipe separates sections, where a dash may start a subtitle."""
     segments = _SEGMENT_SEPARATORS.split(heading)
     names_site = len(segments) > 1 and any(_is_site(part, site_keys) for part in segments)
-    repeats_tag = any(_compact(title) == _compact(heading) for title in tagged)
+    key = _compact(heading)
+    repeats_tag = any(_compact(title) == key for title in tagged) or (
+        " | " in heading and any(_compact(_strip_site(title, site_keys)) == key for title in tagged)
+    )
     if names_site or repeats_tag:
         return _strip_site(heading, site_keys) or heading
     return heading
@@ -191,6 +196,9 @@ def _content_words(text: str) -> set[str]:
 def _strip_site(title: str, site_keys: set[str]) -> str:
     """`title` without segments naming the site, and without trailing section segments."""
     title = " ".join(title.split())
+    first_word, _, rest = title.partition(" ")
+    if rest and "." in first_word and _compact(first_word) in site_keys:
+        title = rest  # led by the site's host name: "lantern.example Tram Line Approved"
     named = _SEGMENT_SEPARATORS.split(title)
     if len(named) > 1 and any(_is_site(segment, site_keys) for segment in named):
         segments = named
