@@ -579,3 +579,36 @@ def test_the_time_nearest_the_headline_is_the_articles_not_a_listing_before_it()
     )
     above = above.replace('<time datetime="2017-03-01T12:00:00Z">03/01/2017</time>', "")
     assert metadata_of(head, above).time_published == "2017-03-01"
+
+
+@pytest.mark.parametrize(
+    ("note", "day"),
+    [
+        ("<p>This guide was originally published on 26 Sep 2019 and is updated often.</p>", 26),
+        (
+            '<p><span>Originally published <span class="d">September 26, 2019</span>'
+            '<span class="t">11:01 AM</span></span></p>',
+            26,
+        ),
+        ("<p>First posted on Thursday, September 26, 2019.</p>", 26),
+    ],
+)
+def test_a_note_of_the_original_publication_dates_an_updated_article(note: str, day: int) -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-03-05T09:00:00Z">'
+        '<meta property="article:modified_time" content="2024-03-05T09:00:00Z">'
+    )
+    body = byline_page("By Ann Berg, March 5, 2024", after=note)
+    published = choose_published(metadata_of(head, body), URL, None, None)
+    assert published is not None
+    assert (published.day, published.source) == (date(2019, 9, day), "text")
+
+
+def test_a_date_far_after_the_words_originally_published_is_not_the_articles() -> None:
+    note = "<p>The plan was first published by the council, who met again on March 2, 2022.</p>"
+    head = '<meta property="article:published_time" content="2024-03-05T09:00:00Z">'
+    meta = metadata_of(head, byline_page("By Ann Berg", after=note))
+    assert meta.original_published is None
+    published = choose_published(meta, URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 5)

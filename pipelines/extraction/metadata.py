@@ -111,6 +111,11 @@ _BYLINE_END = re.compile(
     r"\s*(?:[|•⋅·—–]|\s-\s|\bon\b|\bupdated\b|\bpublished\b|\d)", re.IGNORECASE
 )
 
+# "This article was originally published on 26 Sep 2019", "First posted March 2, 2022".
+_ORIGINAL_NOTE = re.compile(r"\b(?:originally|first) (?:published|posted)\b", re.IGNORECASE)
+# How far after those words the date may start ("on Wednesday, "), and how long it runs.
+_ORIGINAL_NOTE_GAP = 16
+_ORIGINAL_NOTE_SPAN = 60
 _ESCAPED_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
 
 _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
@@ -156,6 +161,9 @@ class PageMetadata:
     article_body: str | None = None
     language: str | None = None
     has_article_object: bool = False
+    # The date a note such as "This article was originally published on 26 Sep 2019"
+    # gives, as written.
+    original_published: str | None = None
 
     def linked_or_labelled_authors(self) -> list[str]:
         """The one person the page links an author page of, else the one it names under
@@ -201,6 +209,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
         name = node.get("content") or _text(node)
         if name and len(name) < 80 and name not in found.markup_authors:
             found.markup_authors.append(name)
+    found.original_published = _original_publish_note(tree)
     found.tree = tree
     language = tree.get("lang")
     found.language = language.strip() if language else None
@@ -366,6 +375,23 @@ def _nearest_to_headline(
         elif node in wanted:
             found.append((position, node))
     return min(found, key=lambda pair: abs(pair[0] - heading_at))[1] if found else None
+
+
+def _original_publish_note(tree: _Element) -> str | None:
+    """The date right after "originally published" or "first posted" in the page's text
+    (the note a regularly updated or republished article keeps), as written."""
+    for text in tree.xpath("//body//text()[contains(., 'riginally p') or contains(., 'irst p')]"):
+        parent = text.getparent()
+        if parent is None or parent.tag in _UNSEEN_TAGS:
+            continue
+        # Pieces joined with spaces: "November 9, 2022</span><span>11:01" are two words.
+        words = " ".join(" ".join(parent.itertext()).split())
+        for note in _ORIGINAL_NOTE.finditer(words):
+            after = words[note.end() : note.end() + _ORIGINAL_NOTE_SPAN]
+            dated = find_dates(after)
+            if dated and dated[0][1].start() <= _ORIGINAL_NOTE_GAP:
+                return dated[0][1].group()
+    return None
 
 
 def _json_ld_items(tree: _Element) -> Iterator[dict[str, Any]]:

@@ -299,6 +299,8 @@ def choose_published(
 ) -> DatedValue | None:
     """The publish date, by the evidence news pages give in order of trust.
 
+    0. A note that the article was "originally published" on a day: pages updated or
+       republished since keep it, while their markup carries the new date.
     1. The publish date of the page's `<meta>` tags (`article:published_time`, Dublin
        Core, Parse.ly...).
     2. The date the by-line shows beside the headline: a published or bare date; when
@@ -326,6 +328,18 @@ def choose_published(
     clock = _page_clock(meta, url)
     modified_day = clock.day(meta.json_ld_modified or meta.meta_modified)
     meta_value = _dated(meta.meta_published, "meta", clock)
+    noted = parse_stated(meta.original_published)
+    if noted is not None:
+        # The machine-readable value of that day, when there is one, gives the instant.
+        for value, source in (
+            (meta.meta_published, "meta"),
+            (meta.json_ld_published, "json-ld"),
+            (meta.time_published, "meta"),
+        ):
+            same_day = _dated(value, source, clock)
+            if same_day is not None and same_day.day == noted.date():
+                return same_day
+        return DatedValue(noted, noted.date(), "text")
     if meta_value is not None:
         shown_time = _dated(meta.time_published, "meta", clock)
         if (
