@@ -156,6 +156,21 @@ def test_title_is_reconciled(head: str, body: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("heading", "expected"),
     [
+        # Full-width punctuation typed into a Latin title is made plain.
+        ("How Do Night Trams Work？", "How Do Night Trams Work?"),
+        ("Night trams！ What changes：fares", "Night trams! What changes:fares"),
+        # In a CJK title it is the script's own typing and stays.
+        ("夜间电车如何运行？", "夜间电车如何运行？"),
+    ],
+)
+def test_full_width_punctuation_in_a_latin_title_is_made_plain(heading: str, expected: str) -> None:
+    meta = metadata_of(f"<title>{heading}</title>", f"<h1>{heading}</h1>")
+    assert choose_title(meta, None, URL) == expected
+
+
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
         # A line break separates words as a space does.
         ("<h1>NIGHT<br>TRAMS<br> <span>RETURN</span></h1>", "NIGHT TRAMS RETURN"),
         (

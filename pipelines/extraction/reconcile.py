@@ -33,6 +33,8 @@ _SECTION_HEADINGS = 3
 # From this many words on, a heading all in capitals is display type, not the headline's
 # own spelling (acronyms and one- or two-word labels stay).
 _CAPITALS_MIN_WORDS = 3
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 # "By", "Written by", "This post was written by", "Recipe by", "Author:".
@@ -84,6 +86,21 @@ def choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | No
     itself the site's or blog's name; otherwise the candidate most title sources agree
     on, site segments removed. `fallback` (an extractor's guess) only votes.
     """
+    title = _choose_title(meta, fallback, url)
+    return _narrow_punctuation(title) if title else title
+
+
+def _narrow_punctuation(title: str) -> str:
+    """`title` with full-width ASCII forms (U+FF01-U+FF5E: question mark, colon...) made
+    plain where it holds no CJK script, whose typing they belong to: in a Latin title
+    they are an input method's."""
+    if _CJK.search(title):
+        return title
+    return _FULL_WIDTH.sub(lambda found: chr(ord(found.group()) - 0xFEE0), title)
+
+
+def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | None:
+    """`choose_title` before full-width punctuation in a Latin-script title is made plain."""
     site_keys = _site_keys(meta.site_name, url)
     page_tags = [
         t for t in (meta.json_ld_title, meta.og_title, meta.meta_title, meta.html_title) if t
