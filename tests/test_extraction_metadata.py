@@ -127,6 +127,18 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "<h1>Night tram fares – what changes in May</h1>",
             "Night tram fares – what changes in May",
         ),
+        # A one-word label before a colon that the title tags leave out is the section's.
+        (
+            "<title>Night trams return to the harbour | Lantern</title>",
+            "<h1>Blog: Night trams return to the harbour</h1>",
+            "Night trams return to the harbour",
+        ),
+        # ... but kept where the title tags carry it too.
+        (
+            "<title>Review: Night trams return to the harbour | Lantern</title>",
+            "<h1>Review: Night trams return to the harbour</h1>",
+            "Review: Night trams return to the harbour",
+        ),
         # A title led by the site's host name loses it.
         ("<title>lantern.example Night Trams</title>", "", "Night Trams"),
         # A heading typed in capitals for display: the title tags spell the headline.

@@ -111,7 +111,9 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
         # Set in capitals for display: the title tags hold the headline as written.
         heading = None
     if heading is not None:
-        return _heading_without_site(heading, tagged, site_keys)
+        return _heading_without_site(
+            _without_label(heading, page_tags, site_keys), tagged, site_keys
+        )
     # Headings passed over as the blog's name name the site in the title tags too.
     site_keys |= {
         _compact(h)
@@ -134,6 +136,19 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
 def _is_display_capitals(heading: str) -> bool:
     """True for a headline of several words typed all in capitals ("TRAM LINE APPROVED")."""
     return heading.isupper() and len(heading.split()) >= _CAPITALS_MIN_WORDS
+
+
+def _without_label(heading: str, page_tags: list[str], site_keys: set[str]) -> str:
+    """`heading` without a one-word label before a colon ("Blog: Headline") that the title
+    tags leave out: the section's name, not the headline's first word."""
+    label, colon, rest = heading.partition(":")
+    rest = rest.strip()
+    if not colon or len(label.split()) != 1 or len(rest.split()) < 2:
+        return heading
+    key = _compact(rest)
+    if any(_compact(_strip_site(title, site_keys)) == key for title in page_tags):
+        return rest
+    return heading
 
 
 def _heading_without_site(heading: str, tagged: list[str], site_keys: set[str]) -> str:
