@@ -446,7 +446,7 @@ def test_a_bare_byline_date_dates_the_page_even_when_it_is_the_modified_day() ->
 
 def test_a_utc_meta_time_is_read_on_the_day_the_page_states_in_its_own_zone() -> None:
     head = '<meta property="article:published_time" content="2024-03-06T02:41:00+00:00">'
-    body = '<p>Posted <time datetime="2024-03-05T21:46:00-05:00">9:46 pm</time></p>'
+    body = '<p>At <time datetime="2024-03-05T21:46:00-05:00">9:46 pm</time></p>'
     dated_url = "https://lantern.example/2024/03/05/tram-line"
     published = choose_published(metadata_of(head, body), dated_url, None, None)
     assert published is not None
@@ -639,3 +639,23 @@ def test_a_date_far_after_the_words_originally_published_is_not_the_articles() -
     published = choose_published(meta, URL, None, None)
     assert published is not None
     assert published.day == date(2024, 3, 5)
+
+
+def test_a_time_labelled_published_outranks_a_meta_tag_of_another_day() -> None:
+    head = '<meta property="article:published_time" content="2024-03-01T00:00:00-05:00">'
+    # At the foot of the article, too far from the headline to be its by-line.
+    labelled = (
+        "<p>" + "The council voted for the new line. " * 30 + "</p>"
+        '<div class="foot">Published <time datetime="2024-03-05">March 5, 2024</time></div>'
+    )
+    page = byline_page("By Ann Berg", after=labelled)
+    meta = metadata_of(head, page)
+    assert meta.time_published_labelled
+    published = choose_published(meta, URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 5)
+    # Without the label the meta tag stands.
+    unlabelled = page.replace("Published <time", "<time")
+    published = choose_published(metadata_of(head, unlabelled), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 1)

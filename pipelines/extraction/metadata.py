@@ -164,6 +164,8 @@ class PageMetadata:
     # The date a note such as "This article was originally published on 26 Sep 2019"
     # gives, as written.
     original_published: str | None = None
+    # Whether the words right before that `<time>` say it is the publish date ("Published").
+    time_published_labelled: bool = False
 
     def linked_or_labelled_authors(self) -> list[str]:
         """The one person the page links an author page of, else the one it names under
@@ -198,7 +200,10 @@ def page_metadata(tree: _Element) -> PageMetadata:
     headings = [node for node in tree.xpath("//body//h1") if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
-    found.time_published = _visible_time(tree, titles)
+    shown_time = _visible_time(tree, titles)
+    if shown_time is not None:
+        found.time_published = str(shown_time.get("datetime")).strip() or None
+        found.time_published_labelled = _labelled_published(shown_time)
     surroundings = headline_surroundings(tree, titles)
     found.shown_dates = shown_dates(surroundings)
     found.byline_authors = shown_bylines(surroundings)
@@ -328,8 +333,8 @@ def _words(text: str) -> set[str]:
     return {word for word in re.findall(r"\w+", text.lower()) if len(word) >= 4}
 
 
-def _visible_time(tree: _Element, titles: list[str]) -> str | None:
-    """The machine-readable date of the `<time>` a reader sees as the article's: the first
+def _visible_time(tree: _Element, titles: list[str]) -> _Element | None:
+    """The `<time>` (with a machine-readable date) a reader sees as the article's: the first
     marked "published", else the one nearest the headline that is not marked as an
     update (a listing of other articles' times may come first in the page)."""
     times = tree.xpath("//body//time[@datetime]")
@@ -345,7 +350,7 @@ def _visible_time(tree: _Element, titles: list[str]) -> str | None:
             )
         ).lower()
         if "publish" in marks or node.get("pubdate") is not None:
-            return str(node.get("datetime")).strip() or None
+            return node
     unmarked = []
     for node in times:
         marks = " ".join(filter(None, (node.get("class"), node.get("itemprop")))).lower()
@@ -354,7 +359,17 @@ def _visible_time(tree: _Element, titles: list[str]) -> str | None:
     if not unmarked:
         return None
     nearest = _nearest_to_headline(tree, titles, unmarked) if len(unmarked) > 1 else None
-    return str((nearest if nearest is not None else unmarked[0]).get("datetime")).strip() or None
+    return nearest if nearest is not None else unmarked[0]
+
+
+def _labelled_published(node: _Element) -> bool:
+    """True when the words a reader sees right before `node` call it the publish date."""
+    previous = node.getprevious()
+    holder = previous if previous is not None else node.getparent()
+    if holder is None:
+        return False
+    before = holder.tail if previous is not None else holder.text
+    return bool(before and _PUBLISHED_LABEL.search(before[-_LABEL_SPAN:]))
 
 
 def _nearest_to_headline(

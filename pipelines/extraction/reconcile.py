@@ -377,9 +377,12 @@ def choose_published(
         if (
             shown_time is not None
             and shown_time.day not in {meta_value.day, modified_day}
-            and _confirmed(shown_time.day, meta, found_by_extractor)
+            and (
+                meta.time_published_labelled or _confirmed(shown_time.day, meta, found_by_extractor)
+            )
         ):
-            # The date a reader sees, confirmed by the text, outranks a template's value.
+            # The date a reader sees, labelled "Published" or confirmed by the text,
+            # outranks a template's value.
             return shown_time
         return meta_value
     schema_value = (
