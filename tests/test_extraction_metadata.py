@@ -307,6 +307,7 @@ def test_url_dates() -> None:
     ("raw", "expected"),
     [
         (["By Ann Berg"], ["Ann Berg"]),
+        (['"Ann Berg"', "“Piet O'Neill”"], ["Ann Berg", "Piet O'Neill"]),
         (["Ann Berg, Senior Transport Correspondent"], ["Ann Berg"]),
         (["By Ann Berg and Piet Jansen"], ["Ann Berg", "Piet Jansen"]),
         (["Ann Berg | The Lantern"], ["Ann Berg"]),

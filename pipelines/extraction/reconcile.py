@@ -54,6 +54,7 @@ _CALENDAR_WORD = re.compile(
     r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)\.?$",
     re.IGNORECASE,
 )
+_QUOTES = "\"'“”‘’«»"
 _NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
 _JOB_WORDS = re.compile(
     r"\b(?:editor|reporter|writer|correspondent|columnist|contributor|staff|author|journalist|"
@@ -543,7 +544,11 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
         raw = _BY_PREFIX.sub("", " ".join(raw.split()))
         if "http" in raw or ("@" in raw and " " not in raw):
             continue
-        parts = [_BY_PREFIX.sub("", part).strip(" .-–—:") for part in _NAME_SPLIT.split(raw)]
+        # Quotation marks around a name are the template's ('"Ann Berg"'), not the name's.
+        parts = [
+            _BY_PREFIX.sub("", part).strip(" .-–—:").strip(_QUOTES)
+            for part in _NAME_SPLIT.split(raw)
+        ]
         parts = [_without_trailer(part) for part in parts if part]
         for position, name in enumerate(parts):
             if ":" in name or (" " not in name and name.islower()) or not _looks_like_name(name):
