@@ -194,6 +194,26 @@ def test_extract_many_splits_long_batches_without_changing_features(
         assert one.content_words == other.content_words
 
 
+@pytest.mark.parametrize("symbol", ["\u24b6", "\u24c9"])  # circled A, circled T
+def test_a_capital_that_is_no_word_character_marks_no_word_of_another_text(symbol: str) -> None:
+    """Circled letters are upper case but not word characters: a text starting with one is
+    read (it used to fail), and the text before it in a batch keeps its own features."""
+    extractor = FeatureExtractor(FeatureOptions())
+    batch = extractor.extract_many(
+        [(None, "harbour lights glimmer tonight"), (None, f"{symbol} ferries resume sailing")]
+    )
+    alone = [
+        extractor.extract(None, "harbour lights glimmer tonight"),
+        extractor.extract(None, f"{symbol} ferries resume sailing"),
+    ]
+    assert extractor.extract(None, "ferries resume sailing").weights.tobytes() == (
+        alone[1].weights.tobytes()
+    )
+    for one, other in zip(batch, alone, strict=True):
+        assert one.terms.tobytes() == other.terms.tobytes()
+        assert one.weights.tobytes() == other.weights.tobytes()
+
+
 def test_empty_short_and_stop_word_texts_stay_unlinkable_in_a_batch(
     grouper: StoryGrouper,
 ) -> None:

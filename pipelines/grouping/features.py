@@ -235,12 +235,13 @@ _STOP_WORD_SLOTS = 1 << 14
 _CACHE_LIMIT = 100_000
 # Characters of the Basic Multilingual Plane: the per-character tables' size.
 _PLANE = 0x10000
-# Odd multiplier of the polynomial token hash, its inverse modulo 2**64, and the length mix.
+# Odd multiplier of the polynomial token hash, and the length mix.
 _CHARACTER_MULTIPLIER = np.uint64(0x100000001B3)
-_CHARACTER_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
 _LENGTH_MULTIPLIER = np.uint64(0x9FB21C651E98DF25)
 # Longest word of the word-frequency table.
 _TABLE_WORD_LENGTH = 24
+# The first character beyond the Basic Multilingual Plane.
+_BEYOND_PLANE = chr(_PLANE)
 
 UInt64Array = npt.NDArray[np.uint64]
 UInt32Array = npt.NDArray[np.uint32]
@@ -311,31 +312,19 @@ class ArticleFeatures:
 
     def containment(self, other: ArticleFeatures) -> float:
         """Shared sampled shingles over the smaller sample (1.0: one text holds the other)."""
+        from pipelines.grouping import kernels  # compiled loops (numba), imported on use
+
         smaller = min(len(self.shingles), len(other.shingles))
         if smaller == 0:
             return 0.0
-        return len(_shared(self.shingles, other.shingles)[0]) / smaller
+        return int(kernels.shared_count(self.shingles, other.shingles)) / smaller
 
     def cosine(self, other: ArticleFeatures) -> float:
         """TF-IDF cosine of the two term vectors."""
-        mine, theirs = _shared(self.terms, other.terms)
+        from pipelines.grouping import kernels  # compiled loops (numba), imported on use
+
+        mine, theirs = kernels.shared_positions(self.terms, other.terms)
         return float(np.dot(self.weights[mine], other.weights[theirs]))
-
-
-def _shared(
-    first: npt.NDArray[np.generic], second: npt.NDArray[np.generic]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Where the values two sorted arrays of distinct values share sit in each, in
-    ascending order of value (`np.intersect1d(..., return_indices=True)` without its sort:
-    the shorter array is looked up in the longer)."""
-    if len(first) > len(second):
-        theirs, mine = _shared(second, first)
-        return mine, theirs
-    if not len(first):
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    position = np.minimum(np.searchsorted(second, first), len(second) - 1)
-    mine = np.flatnonzero(second[position] == first)
-    return mine, position[mine]
 
 
 class _Tokens:
@@ -365,16 +354,20 @@ class _Tokens:
 
 
 class FeatureExtractor:
-    """Computes `ArticleFeatures` with whole-text numpy operations (no loop over words).
+    """Computes `ArticleFeatures` for a batch of texts in a few passes of compiled loops
+    (`kernels`) and array operations (no Python loop over words).
 
     Tokens are the `\\w+` runs of the text (word characters of the Basic Multilingual
     Plane, as Python's `re` sees them); each is hashed by a polynomial over its
-    lower-cased characters, computed for all tokens at once from prefix sums. Word
-    weights come from a table of wordfreq's frequencies hashed the same way, built once
-    per extractor.
+    lower-cased characters. Word weights come from a table of wordfreq's frequencies
+    hashed the same way, built once per extractor.
     """
 
     def __init__(self, options: FeatureOptions) -> None:
+        # Compiled loops (numba): imported with the first extractor, not with this module.
+        from pipelines.grouping import kernels
+
+        self._kernels = kernels
         self.options = options
         planes = np.arange(_PLANE, dtype=np.uint32)
         characters = [chr(code) for code in range(_PLANE)]
@@ -394,8 +387,6 @@ class FeatureExtractor:
             np.fromiter((ord(low[0]) for low in lowered), dtype=np.uint32, count=_PLANE),
             planes,
         ).astype(np.uint64) + np.uint64(1)
-        self._powers = np.ones(1, dtype=np.uint64)
-        self._inverse_powers = np.ones(1, dtype=np.uint64)
         stop_hashes = np.unique(self._tokens(" ".join(sorted(STOP_WORDS))).hashes)
         # The fewest slots (from `_STOP_WORD_SLOTS`) in which no two stop words meet: a
         # lookup is then one gather, never the overflow search.
@@ -448,84 +439,50 @@ class FeatureExtractor:
         first_token = np.searchsorted(starts, document_starts)
         body_first = np.searchsorted(starts, document_starts[:-1] + title_lengths)
         document = np.repeat(np.arange(count), np.diff(first_token))
-        shingles = self._shingle_samples(tokens.hashes, document, body_first, first_token[1:])
+        shingle_values, shingle_bounds = self._kernels.shingle_samples(
+            tokens.hashes,
+            body_first.astype(np.int64),
+            first_token[1:].astype(np.int64),
+            self.options.shingle_size,
+            self.options.shingle_sample,
+            _SHINGLE_MULTIPLIER,
+        )
         in_body = np.arange(len(starts)) >= body_first[document]
-        terms, weights, term_document, content_words = self._term_vectors(
+        terms, weights, term_bounds, content_words = self._term_vectors(
             tokens, document, in_body, count
         )
-        # The highest-weighted terms of each document (ties: smaller hash), sorted. Terms
-        # are in (document, hash) order, so a stable sort by document, then weight
-        # descending (a weight's bits, for weights >= 0, order as the weights do) ranks them.
-        descending = np.uint64(0xFFFFFFFF) - weights.view(np.uint32).astype(np.uint64)
-        order = np.argsort(
-            (term_document.astype(np.uint64) << np.uint64(32)) | descending, kind="stable"
+        # The highest-weighted terms of each document (ties: smaller hash), in hash order.
+        chosen, keyterm_bounds = self._kernels.top_terms(
+            weights, term_bounds, self.options.story_keyterms
         )
-        term_bounds = _bounds(term_document, count)
-        rank = np.arange(len(order)) - term_bounds[term_document[order]]
-        chosen = np.sort(order[rank < self.options.story_keyterms])
-        keyterm_document = term_document[chosen]
         keyterms = terms[chosen]
-        keyterm_bounds = _bounds(keyterm_document, count)
-        shingle_bounds = _bounds((shingles >> np.uint64(32)).astype(np.intp), count)
-        shingle_values = (shingles & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        shingle_ends, term_ends = shingle_bounds.tolist(), term_bounds.tolist()
+        keyterm_ends = keyterm_bounds.tolist()
         return [
             ArticleFeatures(
-                shingle_values[shingle_bounds[index] : shingle_bounds[index + 1]].copy(),
-                terms[term_bounds[index] : term_bounds[index + 1]].copy(),
-                weights[term_bounds[index] : term_bounds[index + 1]].copy(),
-                keyterms[keyterm_bounds[index] : keyterm_bounds[index + 1]].copy(),
+                shingle_values[shingle_ends[index] : shingle_ends[index + 1]].copy(),
+                terms[term_ends[index] : term_ends[index + 1]].copy(),
+                weights[term_ends[index] : term_ends[index + 1]].copy(),
+                keyterms[keyterm_ends[index] : keyterm_ends[index + 1]].copy(),
                 int(content_words[index]),
             )
             for index in range(count)
         ]
 
     def _tokens(self, text: str) -> _Tokens:
-        """The tokens of `text`, hashed: one pass of array operations over its characters."""
+        """The tokens of `text`, hashed: one compiled pass over its characters."""
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         # Characters outside the Basic Multilingual Plane (emoji, mostly) separate words:
-        # they become U+FFFF, a non-character.
-        codes = np.minimum(codes, np.uint32(_PLANE - 1))
-        bounded = np.zeros(len(codes) + 2, dtype=bool)
-        bounded[1:-1] = self._word_character[codes]
-        edges = np.flatnonzero(bounded[1:] != bounded[:-1])
-        starts, ends = edges[0::2], edges[1::2]
-        length = len(codes)
-        self._grow_powers(length + 1)
-        prefix = np.zeros(length + 1, dtype=np.uint64)
-        np.cumsum(self._lower[codes] * self._powers[:length], out=prefix[1:])
-        lengths = (ends - starts).astype(np.int64)
-        raw = (prefix[ends] - prefix[starts]) * self._inverse_powers[starts]
-        hashes = fmix64(raw ^ (lengths.astype(np.uint64) * _LENGTH_MULTIPLIER))
-        # Digits and capitals per token, counted from the few characters that are either
-        # (they are word characters, so each lies in a token), packed as a 32-bit sum of
-        # the digits and 65536 times the capitals, wrapping as such a sum would.
-        kind = self._character_kind[codes]
-        marked = np.flatnonzero(kind)
-        token = np.searchsorted(starts, marked, side="right") - 1
-        marked_kind = kind[marked]
-        digit_counts = np.bincount(token[(marked_kind & 1) > 0], minlength=len(starts))
-        capital_counts = np.bincount(token[(marked_kind & 2) > 0], minlength=len(starts))
-        kinds = digit_counts.astype(np.uint32) + (capital_counts.astype(np.uint32) << np.uint32(16))
-        return _Tokens(
-            text,
-            starts,
-            hashes,
-            lengths,
-            (kinds & np.uint32(0xFFFF)) == lengths,
-            (kinds >> np.uint32(16)) > 0,
+        # the kernel reads them as U+FFFF, a non-character.
+        starts, lengths, hashes, digits, capitalised = self._kernels.tokens(
+            codes,
+            self._word_character,
+            self._lower,
+            self._character_kind,
+            _CHARACTER_MULTIPLIER,
+            _LENGTH_MULTIPLIER,
         )
-
-    def _grow_powers(self, length: int) -> None:
-        """Powers of the character multiplier and of its inverse modulo 2**64, up to `length`."""
-        if len(self._powers) >= length:
-            return
-        size = max(length, 2 * len(self._powers))
-        powers = np.cumprod(np.full(size - 1, _CHARACTER_MULTIPLIER, dtype=np.uint64))
-        inverse = np.cumprod(np.full(size - 1, _CHARACTER_INVERSE, dtype=np.uint64))
-        self._powers = np.concatenate([np.ones(1, dtype=np.uint64), powers]).astype(np.uint64)
-        self._inverse_powers = np.concatenate([np.ones(1, dtype=np.uint64), inverse]).astype(
-            np.uint64
-        )
+        return _Tokens(text, starts, hashes, lengths, digits, capitalised)
 
     def _frequency_table(self) -> tuple[UInt64Array, npt.NDArray[np.float64]]:
         """wordfreq's one-token words as sorted token hashes, with their -log(frequency).
@@ -534,22 +491,19 @@ class FeatureExtractor:
         left out: looked up, they count as rare words.
         """
         frequencies = get_frequency_dict(self.options.language)
+        # One token each (word characters of the Basic Multilingual Plane only), hashed as
+        # `_tokens` hashes it: the entries joined a line break apart are one pass.
         entries = [
             entry
             for entry in frequencies
-            if len(entry) <= _TABLE_WORD_LENGTH and entry.isalnum() and entry.isprintable()
+            if len(entry) <= _TABLE_WORD_LENGTH
+            and entry.isalnum()
+            and entry.isprintable()
+            and (entry.isascii() or max(entry) < _BEYOND_PLANE)
         ]
-        # The same hash as `_tokens` computes, one row of characters per word.
-        codes = np.array(entries, dtype=f"<U{_TABLE_WORD_LENGTH}").view(np.uint32)
-        codes = codes.reshape(len(entries), _TABLE_WORD_LENGTH)
-        keep: npt.NDArray[np.bool_] = np.all(codes < _PLANE, axis=1)
-        codes = codes[keep]
-        entries = [entry for entry, kept in zip(entries, keep.tolist(), strict=True) if kept]
-        lengths = np.array([len(entry) for entry in entries], dtype=np.uint64)
-        self._grow_powers(_TABLE_WORD_LENGTH)
-        characters = self._lower[codes] * (codes > 0)
-        raw = (characters * self._powers[:_TABLE_WORD_LENGTH]).sum(axis=1, dtype=np.uint64)
-        hashes = fmix64(raw ^ (lengths * _LENGTH_MULTIPLIER))
+        hashes = self._tokens("\n".join(entries)).hashes
+        if len(hashes) != len(entries):
+            raise RuntimeError("a word-frequency entry is not one token")
         values = np.array([frequencies[entry] for entry in entries])
         idf = -np.log(np.maximum(values, _MIN_FREQUENCY))
         # The most frequent spelling wins when two entries lower-case to one token.
@@ -558,59 +512,22 @@ class FeatureExtractor:
         first = np.concatenate([[True], hashes[1:] != hashes[:-1]])
         return hashes[first], idf[first]
 
-    def _shingle_samples(
-        self,
-        hashes: UInt64Array,
-        document: npt.NDArray[np.intp],
-        body_first: npt.NDArray[np.intp],
-        body_end: npt.NDArray[np.intp],
-    ) -> UInt64Array:
-        """Each document's sampled body shingle hashes (the high 32 bits of each shingle's
-        mixed hash), distinct and sorted, as `document << 32 | hash`."""
-        size = self.options.shingle_size
-        count = len(hashes) - size + 1
-        if count <= 0:
-            return np.empty(0, dtype=np.uint64)
-        combined = hashes[:count].copy()
-        for offset in range(1, size):
-            combined = combined * _SHINGLE_MULTIPLIER + hashes[offset : offset + count]
-        # Shingles wholly inside one document's body.
-        owner = document[:count]
-        inside = (np.arange(count) >= body_first[owner]) & (
-            np.arange(size, count + size) <= body_end[owner]
-        )
-        mixed = fmix64(combined[inside])
-        owner = owner[inside]
-        sample = self.options.shingle_sample
-        if sample > 1:
-            # Modulo a power of two is a mask (much cheaper than a 64-bit division).
-            sampled = (
-                (mixed & np.uint64(sample - 1)) == 0
-                if sample & (sample - 1) == 0
-                else mixed % np.uint64(sample) == 0
-            )
-            mixed, owner = mixed[sampled], owner[sampled]
-        return _sorted_distinct(
-            (owner.astype(np.uint64) << np.uint64(32)) | (mixed >> np.uint64(32))
-        )
-
     def _term_vectors(
         self,
         tokens: _Tokens,
         document: npt.NDArray[np.intp],
         in_body: npt.NDArray[np.bool_],
         count: int,
-    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Each document's term hashes (sorted) and TF-IDF weights, laid one document
-        after the other, with the document of each term; and each document's number of
-        distinct content words in the body."""
+        after the other, with where each document's terms start (and, last, end); and
+        each document's number of distinct content words in the body."""
         hashes = tokens.hashes
         stop = self._stop_words.get(hashes, 0.0) > 0
         digits = tokens.digits
         content = ~stop & ((tokens.lengths > 2) | digits)
         capitalised = tokens.capitalised & ~digits
         boost = np.where(capitalised, _CAPITALISED_WEIGHT, 1.0)[content]
-        word_hashes = hashes[content]
         # Capitalised word pairs ("Tara Reid", "Los Angeles") name the people and places.
         pairs = np.flatnonzero(
             capitalised[:-1] & capitalised[1:] & ~stop[:-1] & (document[:-1] == document[1:])
@@ -621,51 +538,35 @@ class FeatureExtractor:
         pair_idf = np.minimum(
             np.logaddexp(word_idf[pairs], word_idf[pairs + 1]), -math.log(_MIN_FREQUENCY)
         )
-        all_hashes = np.concatenate([word_hashes, pair_hashes])
-        all_documents = np.concatenate([document[content], document[pairs]])
-        all_boosts = np.concatenate([boost, np.ones(len(pairs))])
         all_idf = np.concatenate([word_idf[content], pair_idf])
-        # Sorted by document, then hash (the hash sort first, then the document's, stable,
-        # as a 16-bit radix sort).
-        order = np.argsort(all_hashes)
-        order = order[np.argsort(all_documents[order].astype(np.uint16), kind="stable")]
-        sorted_hashes, sorted_documents = all_hashes[order], all_documents[order]
-        first_of_term = np.ones(len(order), dtype=bool)
-        first_of_term[1:] = (sorted_hashes[1:] != sorted_hashes[:-1]) | (
-            sorted_documents[1:] != sorted_documents[:-1]
+        # Each document's words, then each document's pairs; the kernel sorts each
+        # document's terms by hash, counting boosted occurrences.
+        documents = np.arange(count + 1)
+        word_bounds = np.searchsorted(document[content], documents).astype(np.int64)
+        pair_bounds = np.searchsorted(document[pairs], documents).astype(np.int64)
+        terms, counts, first_occurrence, bounds, content_words = self._kernels.term_table(
+            np.concatenate([hashes[content], pair_hashes]),
+            np.concatenate([boost, np.ones(len(pairs))]),
+            (~digits & in_body)[content],
+            word_bounds,
+            pair_bounds,
         )
-        inverse = np.empty(len(order), dtype=np.intp)
-        inverse[order] = np.cumsum(first_of_term) - 1
-        terms = sorted_hashes[first_of_term]
-        term_document = sorted_documents[first_of_term]
-        # Each term's first occurrence (its idf is the one a text alone would take).
-        first_occurrence = (
-            np.minimum.reduceat(order, np.flatnonzero(first_of_term)) if len(order) else order
-        )
-        counts = np.bincount(inverse, weights=all_boosts, minlength=len(terms))
-        # Content words are terms: a term with a content word of the body among its
-        # occurrences is one distinct content word of the body (numbers left out).
-        meaningful = (~digits & in_body)[content]
-        in_text = np.bincount(inverse[: len(meaningful)][meaningful], minlength=len(terms))
-        content_words = np.bincount(term_document[in_text > 0], minlength=count)
+        # Each term's idf is its first occurrence's (the one a text alone would take).
         idf = np.maximum(all_idf[first_occurrence] - _COMMON_WORD_IDF, 0.0)
         weights = (1.0 + np.log(counts)) * idf
-        bounds = _bounds(term_document, count)
         # One document's norm is one dot product, as for a text alone (a segmented sum
         # would add in another order and change the last bits).
+        ends = bounds.tolist()
         norms = np.array(
-            [
-                np.dot(weights[start:end], weights[start:end])
-                for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
-            ],
+            [np.dot(weights[start:end], weights[start:end]) for start, end in zip(ends, ends[1:])],
             dtype=np.float64,
         )
-        norms = np.sqrt(norms)[term_document]
+        norms = np.sqrt(np.repeat(norms, np.diff(bounds)))
         scaled = norms > 0
         weights[scaled] = weights[scaled] / norms[scaled]
-        return terms, weights.astype(np.float32), term_document, content_words
+        return terms, weights.astype(np.float32), bounds, content_words
 
-    def _word_idf(self, tokens: _Tokens) -> npt.NDArray[np.float64]:
+    def _word_idf(self, tokens: _Tokens) -> Float32Array:
         """-log(frequency) of each token; words wordfreq does not know count as very rare.
 
         Numbers are not in the word table (wordfreq buckets them by their digits): the
@@ -715,31 +616,18 @@ class _HashTable:
         self._values[slot[first]] = values[first]
         order = np.argsort(keys[~first])
         self._overflow_keys = keys[~first][order]
-        self._overflow_values = values[~first][order]
+        self._overflow_values = values[~first][order].astype(np.float32)
 
-    def get(self, keys: UInt64Array, default: float) -> npt.NDArray[np.float64]:
-        """The value of each key, `default` for keys not in the table."""
-        slot = (keys >> self._shift).astype(np.intp)
-        found = self._keys[slot] == keys
-        result = np.where(found, self._values[slot], default)
-        if len(self._overflow_keys) and not found.all():
-            missing = np.flatnonzero(~found)
-            position = np.minimum(
-                np.searchsorted(self._overflow_keys, keys[missing]), len(self._overflow_keys) - 1
-            )
-            hit = self._overflow_keys[position] == keys[missing]
-            result[missing[hit]] = self._overflow_values[position[hit]]
-        return result
+    def get(self, keys: UInt64Array, default: float) -> Float32Array:
+        """The value of each key, `default` for keys not in the table (as float32)."""
+        from pipelines.grouping import kernels  # built with the extractor, which imported it
 
-
-def _sorted_distinct(values: UInt64Array) -> UInt64Array:
-    """`np.unique(values)` (which hashes before it sorts: slower on these sizes)."""
-    values = np.sort(values)
-    distinct = np.ones(len(values), dtype=bool)
-    distinct[1:] = values[1:] != values[:-1]
-    return values[distinct]
-
-
-def _bounds(owner: npt.NDArray[np.intp], count: int) -> npt.NDArray[np.intp]:
-    """Where each of `count` owners' entries start in `owner` (sorted), and where they end."""
-    return np.searchsorted(owner, np.arange(count + 1))
+        return kernels.table_get(  # type: ignore[no-any-return]
+            keys,
+            self._shift,
+            self._keys,
+            self._values,
+            self._overflow_keys,
+            self._overflow_values,
+            default,
+        )
