@@ -308,6 +308,10 @@ def test_url_dates() -> None:
     [
         (["By Ann Berg"], ["Ann Berg"]),
         (['"Ann Berg"', "“Piet O'Neill”"], ["Ann Berg", "Piet O'Neill"]),
+        # A job title after the name, and one standing alone, are no names.
+        (["Ann Berg Head Brewer", "Co-Founder"], ["Ann Berg"]),
+        (["Senior Editor"], []),
+        (["Metro Desk"], ["Metro Desk"]),
         (["Ann Berg, Senior Transport Correspondent"], ["Ann Berg"]),
         (["By Ann Berg and Piet Jansen"], ["Ann Berg", "Piet Jansen"]),
         (["Ann Berg | The Lantern"], ["Ann Berg"]),

@@ -45,7 +45,7 @@ _NAME_TRAILERS = re.compile(
     r"^(?:editor|reporter|writer|correspondent|columnist|contributor|contributing|journalist|"
     r"producer|analyst|director|manager|founder|ceo|chief|senior|associate|photographer|"
     r"expert|consultant|specialist|former|freelance|managing|executive|professor|"
-    r"published|updated|last|min|read|on|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
+    r"published|updated|last|min|read|on|head|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
     r"dec)[a-z]*\.?)$",
     re.IGNORECASE,
 )
@@ -557,11 +557,19 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
                 continue  # a title after the name: "Ann Berg, Senior Editor", "Ann Berg, Home"
             if _CALENDAR_WORD.match(name):
                 continue
+            if _is_job_title(name):
+                continue  # "Co-Founder", "Senior Editor" standing alone
             if site_key and _compact(name) == site_key and not _reads_as_person(name):
                 continue
             if name.lower() not in {known.lower() for known in names}:
                 names.append(name)
     return names
+
+
+def _is_job_title(name: str) -> bool:
+    """True for a by-line part made only of job-title words ("Co-Founder", "Senior Editor")."""
+    words = [word for word in re.split(r"[\s-]+", name) if word]
+    return all(_NAME_TRAILERS.match(word) or word.lower() in {"co", "of"} for word in words)
 
 
 def _without_trailer(name: str) -> str:
