@@ -664,3 +664,26 @@ def test_a_time_labelled_published_outranks_a_meta_tag_of_another_day() -> None:
     published = choose_published(metadata_of(head, unlabelled), URL, None, None)
     assert published is not None
     assert published.day == date(2024, 3, 1)
+
+
+def test_a_byline_date_before_the_meta_tags_is_the_first_publication() -> None:
+    head = '<meta property="article:published_time" content="2024-08-07T12:00:00Z">'
+    migrated = byline_page('By Ann Berg · <span class="date">Dec 30, 2013</span>')
+    published = choose_published(metadata_of(head, migrated), URL, None, None)
+    assert published is not None
+    assert (published.day, published.source) == (date(2013, 12, 30), "text")
+    # A day apart is a time zone's doing: the tag stands.
+    next_door = byline_page('By Ann Berg · <span class="date">Aug 6, 2024</span>')
+    published = choose_published(metadata_of(head, next_door), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 8, 7)
+    # A date in a sentence beside the headline is not the by-line's.
+    prose = byline_page(
+        "By Ann Berg",
+        after="<p>The council first met about the line on Dec 30, 2013, and again the next spring to vote.</p>",
+    )
+    meta = metadata_of(head, prose)
+    assert [shown.in_prose for shown in meta.shown_dates] == [True]
+    published = choose_published(meta, URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 8, 7)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import unescape
+from itertools import accumulate
 from typing import Any
 
 from lxml.etree import _Element, iterwalk
@@ -88,6 +90,8 @@ _NOT_HEADLINE_TAGS = _UNSEEN_TAGS | frozenset({"time", "h2", "h3", "h4", "h5", "
 # How far from the headline a date still belongs to it: a by-line block above or below.
 _HEADLINE_TEXT_BEFORE = 300
 _HEADLINE_TEXT_AFTER = 600
+# A text piece longer than this many words is prose, not a by-line or date line.
+_DATE_LINE_WORDS = 12
 # The words in front of a shown date that say which date it is.
 _LABEL_SPAN = 40
 _UPDATED_LABEL = re.compile(
@@ -126,11 +130,14 @@ class ShownDate:
     """A calendar date written in the text near the headline, as a reader sees it.
 
     `label` is "updated" or "published" when the words just before it say so
-    ("Last updated:", "Published on"), else "" (a bare by-line date).
+    ("Last updated:", "Published on"), else "" (a bare by-line date). `in_prose` is
+    True when the date stands in a sentence ("the council met on March 2, 2022"), not in
+    a by-line or date line of its own.
     """
 
     day: datetime
     label: str
+    in_prose: bool = False
 
 
 @dataclass
@@ -277,9 +284,11 @@ def shown_dates(surroundings: list[str]) -> list[ShownDate]:
     """The dates written in the text around the headline, with what the words before
     them say they are."""
     window = " ".join(surroundings)
+    piece_ends = list(accumulate(len(piece) + 1 for piece in surroundings))
     dates: list[ShownDate] = []
     previous_end = 0
     for day, match in find_dates(window):
+        piece = surroundings[min(bisect_right(piece_ends, match.start()), len(surroundings) - 1)]
         before = window[max(previous_end, match.start() - _LABEL_SPAN) : match.start()]
         label = (
             "updated"
@@ -288,7 +297,7 @@ def shown_dates(surroundings: list[str]) -> list[ShownDate]:
             if _PUBLISHED_LABEL.search(before)
             else ""
         )
-        dates.append(ShownDate(day, label))
+        dates.append(ShownDate(day, label, len(piece.split()) > _DATE_LINE_WORDS))
         previous_end = match.end()
     return dates
 

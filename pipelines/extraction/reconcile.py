@@ -385,6 +385,9 @@ def choose_published(
             # The date a reader sees, labelled "Published" or confirmed by the text,
             # outranks a template's value.
             return shown_time
+        earlier = _earlier_byline_day(meta, meta_value.day)
+        if earlier is not None:
+            return DatedValue(datetime.combine(earlier, time(), UTC), earlier, "text")
         return meta_value
     schema_value = (
         _dated(meta.json_ld_published, "json-ld", clock)
@@ -414,6 +417,18 @@ def choose_published(
     ):
         if stated is not None:
             return DatedValue(stated.astimezone(UTC), stated.date(), source)
+    return None
+
+
+def _earlier_byline_day(meta: PageMetadata, tagged: date) -> date | None:
+    """The by-line's published or bare date (in a by-line or date line, not a sentence)
+    when it is days before the meta tag's `tagged`
+    day: the article's first publication, where a migration, re-import or republishing
+    set the tag later (a by-line never shows a day before the article existed). A day
+    apart is left to the tag: time zones."""
+    bare = [shown for shown in meta.shown_dates if shown.label != "updated"]
+    if bare and not bare[0].in_prose and (tagged - bare[0].day.date()).days > 1:
+        return bare[0].day.date()
     return None
 
 
