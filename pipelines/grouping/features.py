@@ -447,9 +447,8 @@ class FeatureExtractor:
             self.options.shingle_sample,
             _SHINGLE_MULTIPLIER,
         )
-        in_body = np.arange(len(starts)) >= body_first[document]
         terms, weights, term_bounds, content_words = self._term_vectors(
-            tokens, document, in_body, count
+            tokens, document, body_first, count
         )
         # The highest-weighted terms of each document (ties: smaller hash), in hash order.
         chosen, keyterm_bounds = self._kernels.top_terms(
@@ -516,40 +515,42 @@ class FeatureExtractor:
         self,
         tokens: _Tokens,
         document: npt.NDArray[np.intp],
-        in_body: npt.NDArray[np.bool_],
+        body_first: npt.NDArray[np.intp],
         count: int,
     ) -> tuple[UInt64Array, Float32Array, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Each document's term hashes (sorted) and TF-IDF weights, laid one document
         after the other, with where each document's terms start (and, last, end); and
-        each document's number of distinct content words in the body."""
-        hashes = tokens.hashes
-        stop = self._stop_words.get(hashes, 0.0) > 0
-        digits = tokens.digits
-        content = ~stop & ((tokens.lengths > 2) | digits)
-        capitalised = tokens.capitalised & ~digits
-        boost = np.where(capitalised, _CAPITALISED_WEIGHT, 1.0)[content]
-        # Capitalised word pairs ("Tara Reid", "Los Angeles") name the people and places.
-        pairs = np.flatnonzero(
-            capitalised[:-1] & capitalised[1:] & ~stop[:-1] & (document[:-1] == document[1:])
+        each document's number of distinct content words in the body.
+
+        Terms are the content words (no stop words, numbers or one- and two-letter words)
+        and the capitalised word pairs ("Tara Reid", "Los Angeles": the people and places).
+        """
+        kernels = self._kernels
+        content, pairs, hashes, boosts, meaningful, word_bounds, pair_bounds = (
+            kernels.term_occurrences(
+                tokens.hashes,
+                tokens.lengths,
+                tokens.digits,
+                tokens.capitalised,
+                document.astype(np.int64, copy=False),
+                body_first.astype(np.int64, copy=False),
+                count,
+                self._stop_words.arrays,
+                _PAIR_MULTIPLIER,
+                _CAPITALISED_WEIGHT,
+            )
         )
-        pair_hashes = fmix64(hashes[pairs] * _PAIR_MULTIPLIER + hashes[pairs + 1])
-        word_idf = self._word_idf(tokens)
+        words = len(content)
+        idf_read = self._word_idf(tokens, np.concatenate([content, pairs, pairs + 1]))
         # wordfreq's frequency of a phrase: 1 / (1/f1 + 1/f2), floored like a word's.
         pair_idf = np.minimum(
-            np.logaddexp(word_idf[pairs], word_idf[pairs + 1]), -math.log(_MIN_FREQUENCY)
+            np.logaddexp(idf_read[words : words + len(pairs)], idf_read[words + len(pairs) :]),
+            -math.log(_MIN_FREQUENCY),
         )
-        all_idf = np.concatenate([word_idf[content], pair_idf])
-        # Each document's words, then each document's pairs; the kernel sorts each
-        # document's terms by hash, counting boosted occurrences.
-        documents = np.arange(count + 1)
-        word_bounds = np.searchsorted(document[content], documents).astype(np.int64)
-        pair_bounds = np.searchsorted(document[pairs], documents).astype(np.int64)
-        terms, counts, first_occurrence, bounds, content_words = self._kernels.term_table(
-            np.concatenate([hashes[content], pair_hashes]),
-            np.concatenate([boost, np.ones(len(pairs))]),
-            (~digits & in_body)[content],
-            word_bounds,
-            pair_bounds,
+        all_idf = np.concatenate([idf_read[:words], pair_idf])
+        # The kernel sorts each document's terms by hash, counting boosted occurrences.
+        terms, counts, first_occurrence, bounds, content_words = kernels.term_table(
+            hashes, boosts, meaningful, word_bounds, pair_bounds
         )
         # Each term's idf is its first occurrence's (the one a text alone would take).
         idf = np.maximum(all_idf[first_occurrence] - _COMMON_WORD_IDF, 0.0)
@@ -566,19 +567,22 @@ class FeatureExtractor:
         weights[scaled] = weights[scaled] / norms[scaled]
         return terms, weights.astype(np.float32), bounds, content_words
 
-    def _word_idf(self, tokens: _Tokens) -> Float32Array:
-        """-log(frequency) of each token; words wordfreq does not know count as very rare.
+    def _word_idf(self, tokens: _Tokens, positions: npt.NDArray[np.int64]) -> Float32Array:
+        """-log(frequency) of the tokens at `positions`; words wordfreq does not know count
+        as very rare.
 
         Numbers are not in the word table (wordfreq buckets them by their digits): the
         few an article has are looked up one by one, and remembered by their token hash.
         """
-        idf = self._vocabulary.get(tokens.hashes, -math.log(_MIN_FREQUENCY))
-        numbers = np.flatnonzero(tokens.digits)
+        idf = self._vocabulary.get(tokens.hashes[positions], -math.log(_MIN_FREQUENCY))
+        numbers = np.flatnonzero(tokens.digits[positions])
         if not len(numbers):
             return idf
         cache = self._number_idf_cache
         values = []
-        for index, key in zip(numbers.tolist(), tokens.hashes[numbers].tolist(), strict=True):
+        for index, key in zip(
+            positions[numbers].tolist(), tokens.hashes[positions[numbers]].tolist(), strict=True
+        ):
             value = cache.get(key)
             if value is None:
                 if len(cache) > _CACHE_LIMIT:
@@ -617,6 +621,18 @@ class _HashTable:
         order = np.argsort(keys[~first])
         self._overflow_keys = keys[~first][order]
         self._overflow_values = values[~first][order].astype(np.float32)
+
+    @property
+    def arrays(self) -> tuple[np.uint64, UInt64Array, Float32Array, UInt64Array, Float32Array]:
+        """The table as the kernels read it: shift, slot keys and values, overflow keys and
+        values."""
+        return (
+            self._shift,
+            self._keys,
+            self._values,
+            self._overflow_keys,
+            self._overflow_values,
+        )
 
     def get(self, keys: UInt64Array, default: float) -> Float32Array:
         """The value of each key, `default` for keys not in the table (as float32)."""

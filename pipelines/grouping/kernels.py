@@ -101,6 +101,27 @@ def tokens(
 
 
 @numba.njit(**_JIT)  # type: ignore[misc]
+def _table_value(
+    key: np.uint64,
+    shift: np.uint64,
+    slot_keys: npt.NDArray[np.uint64],
+    slot_values: npt.NDArray[np.float32],
+    overflow_keys: npt.NDArray[np.uint64],
+    overflow_values: npt.NDArray[np.float32],
+    missing: np.float32,
+) -> np.float32:
+    """`_HashTable`'s value of one key: its slot's, else the overflow's, else `missing`."""
+    slot = key >> shift
+    if slot_keys[slot] == key:
+        return slot_values[slot]
+    if len(overflow_keys):
+        found = np.searchsorted(overflow_keys, key)
+        if found < len(overflow_keys) and overflow_keys[found] == key:
+            return overflow_values[found]
+    return missing
+
+
+@numba.njit(**_JIT)  # type: ignore[misc]
 def table_get(
     keys: npt.NDArray[np.uint64],
     shift: np.uint64,
@@ -114,19 +135,109 @@ def table_get(
     `default`, as float32 (what the values are stored as)."""
     result = np.empty(len(keys), np.float32)
     missing = np.float32(default)
-    overflow = len(overflow_keys)
     for position in range(len(keys)):
-        key = keys[position]
-        slot = key >> shift
-        if slot_keys[slot] == key:
-            result[position] = slot_values[slot]
-            continue
-        result[position] = missing
-        if overflow:
-            found = np.searchsorted(overflow_keys, key)
-            if found < overflow and overflow_keys[found] == key:
-                result[position] = overflow_values[found]
+        result[position] = _table_value(
+            keys[position], shift, slot_keys, slot_values, overflow_keys, overflow_values, missing
+        )
     return result
+
+
+@numba.njit(**_JIT)  # type: ignore[misc]
+def term_occurrences(
+    hashes: npt.NDArray[np.uint64],
+    lengths: npt.NDArray[np.int64],
+    digits: npt.NDArray[np.bool_],
+    capitalised: npt.NDArray[np.bool_],
+    document: npt.NDArray[np.int64],
+    body_first: npt.NDArray[np.int64],
+    count: int,
+    stop_table: tuple[
+        np.uint64,
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.float32],
+    ],
+    pair_multiplier: np.uint64,
+    capitalised_weight: float,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.uint64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """The term occurrences of a batch's tokens (`document`: each token's): the content
+    words (no stop word; longer than two characters, or a number), then the capitalised
+    word pairs (a capitalised non-stop word and the capitalised word after it, in one
+    document; numbers are not capitalised).
+
+    Returns the content words' and the pairs' first token, the occurrences' hashes (a
+    pair's mixes its two words'), boosts (`capitalised_weight` for a capitalised word, 1
+    for a pair), whether each word occurrence is a meaningful body word (no number), and
+    each document's range of words and of pairs.
+    """
+    size = len(hashes)
+    shift, slot_keys, slot_values, overflow_keys, overflow_values = stop_table
+    no_value = np.float32(0.0)
+    stop = np.empty(size, np.bool_)
+    for token in range(size):
+        value = _table_value(
+            hashes[token], shift, slot_keys, slot_values, overflow_keys, overflow_values, no_value
+        )
+        stop[token] = value > 0
+    content = np.empty(size, np.int64)
+    pairs = np.empty(max(size - 1, 0), np.int64)
+    word_bounds = np.zeros(count + 1, np.int64)
+    pair_bounds = np.zeros(count + 1, np.int64)
+    words = 0
+    pair_count = 0
+    for token in range(size):
+        if not stop[token] and (lengths[token] > 2 or digits[token]):
+            content[words] = token
+            words += 1
+            word_bounds[document[token] + 1] += 1
+        if (
+            token + 1 < size
+            and capitalised[token]
+            and not digits[token]
+            and capitalised[token + 1]
+            and not digits[token + 1]
+            and not stop[token]
+            and document[token] == document[token + 1]
+        ):
+            pairs[pair_count] = token
+            pair_count += 1
+            pair_bounds[document[token] + 1] += 1
+    for position in range(count):
+        word_bounds[position + 1] += word_bounds[position]
+        pair_bounds[position + 1] += pair_bounds[position]
+    occurrence_hashes = np.empty(words + pair_count, np.uint64)
+    boosts = np.empty(words + pair_count, np.float64)
+    meaningful = np.empty(words, np.bool_)
+    for position in range(words):
+        token = content[position]
+        occurrence_hashes[position] = hashes[token]
+        capital = capitalised[token] and not digits[token]
+        boosts[position] = capitalised_weight if capital else 1.0
+        meaningful[position] = not digits[token] and token >= body_first[document[token]]
+    for position in range(pair_count):
+        token = pairs[position]
+        occurrence_hashes[words + position] = _fmix64(
+            hashes[token] * pair_multiplier + hashes[token + 1]
+        )
+        boosts[words + position] = 1.0
+    return (
+        content[:words].copy(),
+        pairs[:pair_count].copy(),
+        occurrence_hashes,
+        boosts,
+        meaningful,
+        word_bounds,
+        pair_bounds,
+    )
 
 
 @numba.njit(**_JIT)  # type: ignore[misc]
