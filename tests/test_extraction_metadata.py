@@ -687,3 +687,18 @@ def test_a_byline_date_before_the_meta_tags_is_the_first_publication() -> None:
     published = choose_published(meta, URL, None, None)
     assert published is not None
     assert published.day == date(2024, 8, 7)
+
+
+def test_a_date_in_a_sentence_beside_the_headline_does_not_date_the_page() -> None:
+    body = byline_page(
+        "By Ann Berg",
+        after="<p>Fares rise on the night trams from April 15, 2025, the council said on Friday.</p>"
+        '<footer>Page last changed <time datetime="2025-01-17T13:00:00-05:00">Jan. 17</time></footer>',
+    )
+    meta = metadata_of("", body)
+    assert [(shown.day.date(), shown.in_prose) for shown in meta.shown_dates] == [
+        (date(2025, 4, 15), True)
+    ]
+    published = choose_published(meta, URL, None, None)
+    assert published is not None
+    assert published.day == date(2025, 1, 17)

@@ -15,7 +15,7 @@ from typing import TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from pipelines.extraction.dates import find_date
-from pipelines.extraction.metadata import PageMetadata
+from pipelines.extraction.metadata import PageMetadata, ShownDate
 
 _SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/~]|-{1,2}|::)\s+")
 _SEGMENT_SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/~]|-{1,2}|::)\s+|:\s+")
@@ -426,18 +426,25 @@ def _earlier_byline_day(meta: PageMetadata, tagged: date) -> date | None:
     day: the article's first publication, where a migration, re-import or republishing
     set the tag later (a by-line never shows a day before the article existed). A day
     apart is left to the tag: time zones."""
-    bare = [shown for shown in meta.shown_dates if shown.label != "updated"]
-    if bare and not bare[0].in_prose and (tagged - bare[0].day.date()).days > 1:
-        return bare[0].day.date()
+    bare = [shown.day.date() for shown in _byline_dates(meta) if shown.label != "updated"]
+    if bare and (tagged - bare[0]).days > 1:
+        return bare[0]
     return None
+
+
+def _byline_dates(meta: PageMetadata) -> list[ShownDate]:
+    """The dates shown beside the headline in a by-line or date line, not in a sentence
+    (a deadline or an event the standfirst mentions)."""
+    return [shown for shown in meta.shown_dates if not shown.in_prose]
 
 
 def _shown_publish_day(meta: PageMetadata) -> date | None:
     """The day the by-line shows as the article's: its first published or bare date
     (also when that is the page's modified day: the page presents itself as of it),
     else its "Updated" date when that is all it shows."""
-    bare = [shown.day.date() for shown in meta.shown_dates if shown.label != "updated"]
-    shown = bare or [shown.day.date() for shown in meta.shown_dates]
+    byline = _byline_dates(meta)
+    bare = [shown.day.date() for shown in byline if shown.label != "updated"]
+    shown = bare or [shown.day.date() for shown in byline]
     return shown[0] if shown else None
 
 
