@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, Integer, LargeBinary, String, delete, select
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    bindparam,
+    delete,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.database import Database
@@ -271,10 +281,15 @@ class GroupingStore:
         )
         with self.database.sessions.begin() as session:
             urls = [url for url, _ in signature_rows]
+            # One statement for every chunk (an expanding parameter, compiled once), not
+            # one built from the chunk's URLs each time.
+            chunk_urls = bindparam("urls", expanding=True)
+            by_url = delete(ArticleLink).where(ArticleLink.url.in_(chunk_urls))
+            by_other_url = delete(ArticleLink).where(ArticleLink.other_url.in_(chunk_urls))
             for start in range(0, len(urls), _CHUNK):
                 chunk = urls[start : start + _CHUNK]
-                session.execute(delete(ArticleLink).where(ArticleLink.url.in_(chunk)))
-                session.execute(delete(ArticleLink).where(ArticleLink.other_url.in_(chunk)))
+                session.execute(by_url, {"urls": chunk})
+                session.execute(by_other_url, {"urls": chunk})
             # The tables' own (Core) inserts: an ORM entity's bulk insert spent about as
             # much CPU again on per-row bookkeeping these plain rows do not need.
             if signature_rows:

@@ -886,28 +886,13 @@ def _average_link_labels(similarity: npt.NDArray[np.float64], threshold: float) 
 
     Merges the two clusters of highest average similarity while it reaches `threshold`
     (Lance-Williams update); average link has no inversions, so this is the dendrogram
-    cut at `threshold`, without building the tree. Ties go to the lowest positions.
+    cut at `threshold`, without building the tree. Ties go to the lowest positions. A
+    compiled loop: most matrices are a few rows, where array operations cost their calls.
     """
-    count = len(similarity)
-    current = similarity.astype(np.float64, copy=True)
-    np.fill_diagonal(current, -np.inf)
-    sizes = np.ones(count)
-    labels = list(range(count))
-    while True:
-        best = int(np.argmax(current))
-        first, second = divmod(best, count)
-        if current[first, second] < threshold:
-            break
-        first, second = min(first, second), max(first, second)
-        merged = (sizes[first] * current[first] + sizes[second] * current[second]) / (
-            sizes[first] + sizes[second]
-        )
-        current[first, :] = current[:, first] = merged
-        current[second, :] = current[:, second] = -np.inf
-        current[first, first] = -np.inf
-        sizes[first] += sizes[second]
-        labels = [first if label == second else label for label in labels]
-    return labels
+    from pipelines.grouping import kernels  # compiled loops (numba), imported on use
+
+    matrix = np.ascontiguousarray(similarity, dtype=np.float64)
+    return kernels.average_link_labels(matrix, threshold).tolist()  # type: ignore[no-any-return]
 
 
 def _fmix32(values: UInt32Array) -> UInt32Array:

@@ -442,3 +442,47 @@ def shared_positions(
             mine += 1
             theirs += 1
     return in_first[:shared], in_second[:shared]
+
+
+@numba.njit(**_JIT)  # type: ignore[misc]
+def average_link_labels(
+    similarity: npt.NDArray[np.float64], threshold: float
+) -> npt.NDArray[np.int64]:
+    """Flat average-link clusters at `threshold` (see `grouper._average_link_labels`):
+    the two clusters of highest average similarity (the first such pair in row-major
+    order) merge while it reaches `threshold`; a label per row."""
+    count = len(similarity)
+    current = similarity.copy()
+    for row in range(count):
+        current[row, row] = -np.inf
+    sizes = np.ones(count)
+    labels = np.arange(count)
+    merged = np.empty(count)
+    while count:
+        best = current[0, 0]
+        first = second = 0
+        for row in range(count):
+            for column in range(count):
+                if current[row, column] > best:
+                    best = current[row, column]
+                    first, second = row, column
+        if not best >= threshold:
+            break
+        first, second = min(first, second), max(first, second)
+        total = sizes[first] + sizes[second]
+        for column in range(count):
+            merged[column] = (
+                sizes[first] * current[first, column] + sizes[second] * current[second, column]
+            ) / total
+        for column in range(count):
+            current[first, column] = merged[column]
+            current[column, first] = merged[column]
+        for column in range(count):
+            current[second, column] = -np.inf
+            current[column, second] = -np.inf
+        current[first, first] = -np.inf
+        sizes[first] += sizes[second]
+        for row in range(count):
+            if labels[row] == second:
+                labels[row] = first
+    return labels
