@@ -404,6 +404,11 @@ def _nearest_to_headline(
 def _original_publish_note(tree: _Element) -> str | None:
     """The date right after "originally published" or "first posted" in the page's text
     (the note a regularly updated or republished article keeps), as written."""
+    # One pass over the page's text first: the note is rare, and finding its text nodes
+    # costs more.
+    page_text = str(tree.xpath("string(//body)"))
+    if "riginally p" not in page_text and "irst p" not in page_text:
+        return None
     for text in tree.xpath("//body//text()[contains(., 'riginally p') or contains(., 'irst p')]"):
         parent = text.getparent()
         if parent is None or parent.tag in _UNSEEN_TAGS:
