@@ -141,6 +141,12 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
         ),
         # A title led by the site's host name loses it.
         ("<title>lantern.example Night Trams</title>", "", "Night Trams"),
+        # A heading ending in a colon introduces what follows: the next one is the headline.
+        (
+            "<title>The night tram timetable (Ann Berg)</title>",
+            "<h1>Ann Berg's notes on trams:</h1><h1>The night tram timetable</h1>",
+            "The night tram timetable",
+        ),
         # A heading typed in capitals for display: the title tags spell the headline.
         (
             '<meta property="og:title" content="Council Backs Tram Plan: What Comes Next">',

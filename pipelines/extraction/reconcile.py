@@ -174,7 +174,7 @@ def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]
 
     Passed over: the site's name (also a one-word logo heading such as "Filmmaker" on
     a site named "Filmmaker Magazine"), headings sharing no word with the title tags
-    (menus), and short headings that are a minor segment of a title tag (the blog's name).
+    (menus), headings ending in a colon (labels of what follows), and short headings that are a minor segment of a title tag (the blog's name).
     """
     tag_words = {word for title in tagged for word in _content_words(title)}
     # A page that sets its section headings as `<h1>` names its article in one only if
@@ -193,6 +193,8 @@ def _article_heading(headings: list[str], tagged: list[str], site_keys: set[str]
         key = _compact(heading)
         if not key or not 1 <= len(words) <= 40 or key in site_keys:
             continue
+        if heading.endswith(":"):
+            continue  # introduces what follows ("From our founder:"): a label, no headline
         if len(words) == 1 and any(site.startswith(key) for site in site_keys):
             continue
         if tagged and not (_content_words(heading) & tag_words):
