@@ -416,9 +416,10 @@ class StoryGrouper:
         self._unsaved_features[node.url] = signature.features
         if signature.linkable:
             candidates = self._candidates(node, copies, related)
-            self._features_of(candidates)  # one read for every candidate not in memory
-            for candidate in candidates:
-                link = self._verify(node, signature.features, candidate)
+            # One read for every candidate not in memory.
+            candidate_features = self._features_of(candidates)
+            for candidate, theirs in zip(candidates, candidate_features, strict=True):
+                link = self._verify(node, signature.features, candidate, theirs)
                 if link is not None:
                     self._attach(link)
                     self._new_links.append(link)
@@ -490,11 +491,13 @@ class StoryGrouper:
             found.update(numbers.tolist())
         return found
 
-    def _verify(self, node: _Node, features: ArticleFeatures, candidate: _Node) -> Link | None:
-        """A link when the candidate really is a copy, or another report of the story."""
+    def _verify(
+        self, node: _Node, features: ArticleFeatures, candidate: _Node, theirs: ArticleFeatures
+    ) -> Link | None:
+        """A link when the candidate (whose features are `theirs`) really is a copy, or
+        another report of the story."""
         if not (node.indexed or candidate.indexed):
             return None  # two short texts never match each other
-        theirs = self._features_of([candidate])[0]
         if node.indexed and candidate.indexed:
             if node.text_key == candidate.text_key:
                 return Link(node.url, candidate.url, LEVEL_COPY, METHOD_EXACT, 1.0)
@@ -699,14 +702,13 @@ class StoryGrouper:
             pairwise = membership @ pairwise @ membership.T / np.outer(sizes, sizes)
         canonicals = [group[0] for group in groups]
         similarity = pairwise
-        times = np.array(
-            [np.nan if node.when is None else node.when for node in canonicals],
-            dtype=np.float64,
-        )
-        if not np.isnan(times).all():
-            apart = (
-                np.abs(times[:, None] - times[None, :]) > self.options.story_window.total_seconds()
-            )
+        whens = [node.when for node in canonicals]
+        dated = [when for when in whens if when is not None]
+        window = self.options.story_window.total_seconds()
+        # Most components lie within one window: no pair to check then.
+        if dated and max(dated) - min(dated) > window:
+            times = np.array([np.nan if when is None else when for when in whens])
+            apart = np.abs(times[:, None] - times[None, :]) > window
             similarity[apart] = 0.0  # NaN (undated) compares False: no window
         return similarity
 
