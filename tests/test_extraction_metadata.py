@@ -141,6 +141,12 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
         ),
         # A title led by the site's host name loses it.
         ("<title>lantern.example Night Trams</title>", "", "Night Trams"),
+        # A short heading leading the title before a pipe is the headline, not a blog name.
+        (
+            "<title>Night Trams | Office of City Transport Planning</title>",
+            "<h1>Night Trams</h1>",
+            "Night Trams",
+        ),
         # A heading ending in a colon introduces what follows: the next one is the headline.
         (
             "<title>The night tram timetable (Ann Berg)</title>",

@@ -35,6 +35,7 @@ _SECTION_HEADINGS = 3
 _CAPITALS_MIN_WORDS = 3
 _FULL_WIDTH = re.compile("[\uff01-\uff5e]")
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_LEADING_PIPE = re.compile(r"\s*\|")
 _CLOCK = re.compile(r"\d\d?:\d\d")
 _ISO_DAY = re.compile(r"^\s*(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)")
 # "By", "Written by", "This post was written by", "Recipe by", "Author:".
@@ -214,12 +215,15 @@ def _is_minor_segment(key: str, title: str, site_keys: set[str]) -> bool:
     """True when `key` is a shorter part of a separated `title` (the site or blog name).
 
     Not when another part of `title` names the site: then `key` is the headline
-    ("Book Reviews | The Writing Center").
+    ("Book Reviews | The Writing Center"); nor when it leads the title before a pipe,
+    the place of the headline in "Headline | Site".
     """
     segments = _SEGMENT_SEPARATORS.split(title)
     keys = [_compact(part) for part in segments]
     longest = _compact(max(segments, key=lambda part: len(part.split())))
     if any(_is_site(part, site_keys) for part in segments if _compact(part) != key):
+        return False
+    if keys[0] == key and _LEADING_PIPE.match(title.strip()[len(segments[0].strip()) :]):
         return False
     return len(keys) > 1 and key in keys and key != longest
 
