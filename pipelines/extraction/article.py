@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Literal
 
 import trafilatura
 from htmldate import find_date
@@ -47,6 +46,12 @@ from pipelines.extraction.decoding import (
     looks_binary,
     repair_mojibake,
 )
+from pipelines.extraction.document import (
+    ExtractionMode,
+    ExtractionOptions,
+    ExtractionRejected,
+    RawDocument,
+)
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.metadata import PageMetadata, page_metadata
 from pipelines.extraction.reconcile import (
@@ -58,7 +63,6 @@ from pipelines.extraction.reconcile import (
 
 logger = logging.getLogger(__name__)
 
-ExtractionMode = Literal["balanced", "precision", "recall"]
 _WORD = re.compile(r"\w+")
 # Titles of pages that are not articles: errors, login and subscription walls.
 _NOT_AN_ARTICLE = re.compile(
@@ -68,39 +72,6 @@ _NOT_AN_ARTICLE = re.compile(
     re.IGNORECASE,
 )
 _ERROR_PAGE_MAX_WORDS = 150
-
-
-class ExtractionRejected(Exception):
-    """The document holds no storable article; `reason` is the rejects-table reason."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class ExtractionOptions:
-    """How to extract; built once from settings."""
-
-    mode: ExtractionMode = "recall"
-    # A second trafilatura pass whose output wins when it is a longer near-superset...
-    second_mode: ExtractionMode | None = "balanced"
-    # ...run only when the first pass holds less than this share of the page's words.
-    second_pass_below: float = 0.6
-    include_tables: bool = True
-    min_words: int = 40
-    use_json_ld_body: bool = True
-
-
-@dataclass(frozen=True)
-class RawDocument:
-    """What a spider delivers: bytes plus what the transport said about them."""
-
-    url: str
-    body: bytes
-    content_type: str | None = None
-    declared_charset: str | None = None
 
 
 def extract_article(

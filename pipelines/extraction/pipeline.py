@@ -26,12 +26,11 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from crawler.items import ArticleItem
-from pipelines.extraction.article import (
+from pipelines.extraction.document import (
     ExtractionMode,
     ExtractionOptions,
     ExtractionRejected,
     RawDocument,
-    extract_article,
 )
 from pipelines.extraction.hints import apply_listing_hints
 from pipelines.extraction.language import LanguageDetector
@@ -144,6 +143,9 @@ class ExtractionPipeline:
         document = self._document(item)
         if self.pool is not None:
             return self._extract_in_pool(item, document, self.pool)
+        # Imported here: with a worker pool, the Scrapy process never loads the extractor.
+        from pipelines.extraction.article import extract_article
+
         if self.languages is None:
             self.languages = LanguageDetector()
         try:

@@ -23,12 +23,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from crawler.items import ExtractedArticle
-from pipelines.extraction.article import (
-    ExtractionOptions,
-    ExtractionRejected,
-    RawDocument,
-    extract_article,
-)
+from pipelines.extraction.document import ExtractionOptions, ExtractionRejected, RawDocument
 from pipelines.extraction.language import LanguageDetector
 
 logger = logging.getLogger(__name__)
@@ -51,10 +46,17 @@ class _Failure:
     detail: str
 
 
-def _serve(connection: Connection, options: ExtractionOptions, extract: Extractor) -> None:
-    """Worker process body: extract each document received until the pipe closes."""
-    # Loaded in the fork server before this process forked from it: the import is free.
+def _serve(
+    connection: Connection, options: ExtractionOptions, extract: Extractor | None
+) -> None:
+    """Worker process body: extract each document received until the pipe closes
+    (with `extract_article` when `extract` is None)."""
+    # Loaded in the fork server before this process forked from it: the imports are free.
+    from pipelines.extraction.article import extract_article
     from pipelines.extraction.worker_preload import LANGUAGE_DETECTOR
+
+    if extract is None:
+        extract = extract_article
 
     languages = LANGUAGE_DETECTOR
     connection.send(_READY)
@@ -110,7 +112,7 @@ class _Worker:
         self,
         context: multiprocessing.context.BaseContext,
         options: ExtractionOptions,
-        extract: Extractor,
+        extract: Extractor | None,
     ) -> None:
         self.connection, child_end = context.Pipe()
         self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
@@ -155,7 +157,8 @@ class _Worker:
 class ExtractionPool:
     """`workers` extraction processes; `extract` rejects documents past `timeout` seconds.
 
-    `extractor` is the module-level function the workers run (`extract_article`).
+    `extractor` is the module-level function the workers run; None runs `extract_article`,
+    which this process then never imports (the workers' fork server has loaded it).
     """
 
     def __init__(
@@ -163,7 +166,7 @@ class ExtractionPool:
         workers: int,
         timeout: float,
         options: ExtractionOptions,
-        extractor: Extractor = extract_article,
+        extractor: Extractor | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"EXTRACTION_WORKERS must be at least 1 for a pool, not {workers}")
