@@ -5,7 +5,7 @@ from __future__ import annotations
 from py3langid import langid
 
 # Enough text for a stable answer; classifying a whole long article only costs time.
-_SAMPLE_CHARS = 4000
+_SAMPLE_CHARS = 2000
 
 
 class LanguageDetector:
