@@ -69,10 +69,6 @@ _NO_LINKS: Mapping[str, float] = MappingProxyType({})
 _PAIRWISE_DIRECT = 8
 # Pairs' cosines remembered (about 100 bytes each); forgotten all at once when full.
 _COSINE_CACHE = 100_000
-# datasketch's affine32 value of an empty MinHash.
-_EMPTY_MINHASH = np.uint32(0xFFFFFFFF)
-# Shingles whose permuted values one array holds while MinHashes are computed (16 MB).
-_MINHASH_SLICE = 32_768
 # Below this many distinct terms (title and body) a text is empty for grouping.
 _MIN_LINKABLE_TERMS = 4
 
@@ -787,30 +783,22 @@ class StoryGrouper:
 
     def _minhashes(self, shingles: Sequence[UInt32Array]) -> npt.NDArray[np.uint32]:
         """datasketch's affine32 MinHash of each array of shingle hashes (a row each),
-        computed as array operations: the same values as
+        computed in one compiled loop: the same values as
         `MinHash(..., hashfunc=int).update_batch(shingles)` with this seed and `num_perm`
         (a test holds them equal)."""
-        minhashes = np.full((len(shingles), self.options.num_perm), _EMPTY_MINHASH, np.uint32)
-        sizes = np.array([len(each) for each in shingles], dtype=np.intp)
-        filled = np.flatnonzero(sizes)
-        if not len(filled):
-            return minhashes
-        mixed = _fmix32(np.concatenate([shingles[index] for index in filled.tolist()]))
-        ends = np.cumsum(sizes[filled])
-        starts = ends - sizes[filled]
-        # A row of values per permutation (a row's minima over each article's columns
-        # are contiguous reductions), in slices of about `_MINHASH_SLICE` shingles.
-        begin = 0
-        while begin < len(filled):
-            end = int(np.searchsorted(ends, starts[begin] + _MINHASH_SLICE, side="right"))
-            end = max(end, begin + 1)
-            values = self._multipliers[:, None] * mixed[None, starts[begin] : ends[end - 1]]
-            values += self._offsets[:, None]
-            minhashes[filled[begin:end]] = np.minimum.reduceat(
-                values, starts[begin:end] - starts[begin], axis=1
-            ).T
-            begin = end
-        return minhashes
+        from pipelines.grouping import kernels  # compiled loops (numba), imported on use
+
+        sizes = np.array([len(each) for each in shingles], dtype=np.int64)
+        bounds = np.zeros(len(shingles) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        joined = (
+            np.concatenate(shingles).astype(np.uint32, copy=False)
+            if len(shingles)
+            else np.empty(0, np.uint32)
+        )
+        return kernels.minhashes(  # type: ignore[no-any-return]
+            joined, bounds, self._multipliers, self._offsets
+        )
 
     def _copy_bands(self, minhashes: npt.NDArray[np.uint32]) -> UInt64Array:
         """LSH band keys of each MinHash row: `copy_bands` bands of `copy_rows` values."""
@@ -895,15 +883,6 @@ def _average_link_labels(similarity: npt.NDArray[np.float64], threshold: float) 
 
     matrix = np.ascontiguousarray(similarity, dtype=np.float64)
     return kernels.average_link_labels(matrix, threshold).tolist()  # type: ignore[no-any-return]
-
-
-def _fmix32(values: UInt32Array) -> UInt32Array:
-    """MurmurHash3's 32-bit finaliser, as datasketch pre-mixes affine32 inputs."""
-    mixed = values ^ (values >> np.uint32(16))
-    mixed = mixed * np.uint32(0x85EBCA6B)
-    mixed = mixed ^ (mixed >> np.uint32(13))
-    mixed = mixed * np.uint32(0xC2B2AE35)
-    return np.asarray(mixed ^ (mixed >> np.uint32(16)), dtype=np.uint32)
 
 
 def _structure(decision: GroupingDecision | None) -> tuple[str, str | None, str] | None:

@@ -19,6 +19,7 @@ _JIT = {"nogil": True, "cache": True}
 _FMIX_FIRST = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX_SECOND = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT_MIX = np.uint64(33)
+_LOW_32 = np.uint64(0xFFFFFFFF)
 
 
 @numba.njit(**_JIT)  # type: ignore[misc]
@@ -486,3 +487,36 @@ def average_link_labels(
             if labels[row] == second:
                 labels[row] = first
     return labels
+
+
+@numba.njit(**_JIT)  # type: ignore[misc]
+def minhashes(
+    shingles: npt.NDArray[np.uint32],
+    bounds: npt.NDArray[np.int64],
+    multipliers: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.uint32],
+) -> npt.NDArray[np.uint32]:
+    """datasketch's affine32 MinHash of each document's shingle hashes (`bounds`: where
+    each document's start, and last where they end): per permutation, the least
+    `multiplier * fmix32(shingle) + offset` modulo 2**32; all ones for no shingle."""
+    count = len(bounds) - 1
+    permutations = len(multipliers)
+    result = np.full((count, permutations), np.uint32(0xFFFFFFFF), np.uint32)
+    for document in range(count):
+        row = result[document]
+        for position in range(bounds[document], bounds[document + 1]):
+            # Scalar arithmetic widens to 64 bits: each step is truncated to 32 again.
+            mixed = np.uint64(shingles[position])
+            mixed ^= mixed >> np.uint64(16)
+            mixed = (mixed * np.uint64(0x85EBCA6B)) & _LOW_32
+            mixed ^= mixed >> np.uint64(13)
+            mixed = (mixed * np.uint64(0xC2B2AE35)) & _LOW_32
+            mixed ^= mixed >> np.uint64(16)
+            for permutation in range(permutations):
+                value = np.uint32(
+                    (np.uint64(multipliers[permutation]) * mixed + np.uint64(offsets[permutation]))
+                    & _LOW_32
+                )
+                if value < row[permutation]:
+                    row[permutation] = value
+    return result
