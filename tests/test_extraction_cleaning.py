@@ -159,3 +159,25 @@ def test_extractor_blocks_lose_invisible_characters_and_are_nfc() -> None:
         "Fare 2 euros",
         "A ride takes an hour",
     ]
+
+
+def test_headline_heading_is_dropped_when_the_title_comes_from_the_title_tags(
+    languages: LanguageDetector,
+) -> None:
+    # The <h1> in capitals is display type, so the title is the tags' headline; the
+    # heading still repeats the page's headline and is not body text.
+    paragraphs = "".join(f"<p>{text}</p>" for text in BODY * 2)
+    page = (
+        "<html><head><title>Tram line approved after night debate | The Courier</title>"
+        '<meta property="og:title" content="Tram line approved after night debate"></head>'
+        f"<body><article><h1>TRAM LINE GETS THE GREEN LIGHT</h1>{paragraphs}</article>"
+        "</body></html>"
+    )
+    article = extract_article(
+        RawDocument("https://courier.example/news/tram.html", page.encode(), "text/html"),
+        ExtractionOptions(),
+        languages,
+    )
+    assert article.title == "Tram line approved after night debate"
+    assert "GREEN LIGHT" not in article.text
+    assert article.text.startswith(BODY[0])

@@ -124,8 +124,9 @@ def _from_html(
     web_url = url if url.startswith("http") else None
     found = extractor_metadata(tree, web_url)
     title = choose_title(meta, found.title, web_url or "")
+    headlines = [title, *meta.h1[:1]]
     blocks = drop_headline(
-        blocks_of(_trafilatura_body(tree, web_url, options.mode, options)), title
+        blocks_of(_trafilatura_body(tree, web_url, options.mode, options)), headlines
     )
     if (
         options.second_mode is not None
@@ -133,7 +134,7 @@ def _from_html(
         and covers_little(blocks, tree, options.second_pass_below)
     ):
         second = _trafilatura_body(tree, web_url, options.second_mode, options)
-        blocks = more_complete(blocks, drop_headline(blocks_of(second), title))
+        blocks = more_complete(blocks, drop_headline(blocks_of(second), headlines))
     if options.use_json_ld_body:
         blocks = prefer_json_ld_body(blocks, meta.article_body)
     blocks = cut_trailing_sections(blocks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -102,14 +103,18 @@ def _has_words(text: str | None) -> bool:
     return bool(text and not text.isspace())
 
 
-def drop_headline(blocks: list[Block], title: str | None) -> list[Block]:
-    """`blocks` without leading headings that repeat the headline (it is metadata, not body)."""
-    if not title:
+def drop_headline(blocks: list[Block], headlines: Sequence[str | None]) -> list[Block]:
+    """`blocks` without a leading heading that repeats the headline (it is metadata, not
+    body). `headlines` are its spellings: the chosen title, and the page's `<h1>` where the
+    title was taken from the title tags instead ("Tram line approved" for "TRAM LINE
+    APPROVED AFTER NIGHT DEBATE" in capitals)."""
+    keys = {_words(headline) for headline in headlines if headline}
+    keys.discard("")
+    if not keys:
         return blocks
-    title_key = _words(title)
     kept = list(blocks)
     for position, block in enumerate(kept[:3]):
-        if block.kind == "head" and _words(block.text) == title_key:
+        if block.kind == "head" and _words(block.text) in keys:
             return kept[:position] + kept[position + 1 :]
     return kept
 
