@@ -304,9 +304,12 @@ class GroupingStore:
             urls = [url for url, _ in signature_rows]
             # One statement for every chunk (an expanding parameter, compiled once), not
             # one built from the chunk's URLs each time.
-            chunk_urls = bindparam("urls", expanding=True)
-            by_url = delete(ArticleLink).where(ArticleLink.url.in_(chunk_urls))
-            by_other_url = delete(ArticleLink).where(ArticleLink.other_url.in_(chunk_urls))
+            by_url = delete(ArticleLink).where(
+                ArticleLink.url.in_(bindparam("urls", expanding=True))
+            )
+            by_other_url = delete(ArticleLink).where(
+                ArticleLink.other_url.in_(bindparam("urls", expanding=True))
+            )
             for start in range(0, len(urls), _CHUNK):
                 chunk = urls[start : start + _CHUNK]
                 session.execute(by_url, {"urls": chunk})

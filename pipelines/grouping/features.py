@@ -10,6 +10,7 @@ read before it: that is what keeps grouping independent of arrival order.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
@@ -379,7 +380,9 @@ class FeatureExtractor:
         digit = np.fromiter(map(str.isdigit, characters), dtype=bool, count=_PLANE)
         upper = np.fromiter(map(str.isupper, characters), dtype=bool, count=_PLANE)
         # 1: a digit, 2: an upper-case letter (both are word characters).
-        self._character_kind = digit.astype(np.uint8) | (upper.astype(np.uint8) << 1)
+        self._character_kind: npt.NDArray[np.uint8] = (
+            digit.astype(np.uint8) | (upper.astype(np.uint8) << 1)
+        ).astype(np.uint8)
         lowered = [character.lower() for character in characters]
         # Lower-cased code point plus one (a character never counts as zero in the hash).
         self._lower = np.where(
@@ -557,9 +560,11 @@ class FeatureExtractor:
         weights = (1.0 + np.log(counts)) * idf
         # One document's norm is one dot product, as for a text alone (a segmented sum
         # would add in another order and change the last bits).
-        ends = bounds.tolist()
         norms = np.array(
-            [np.dot(weights[start:end], weights[start:end]) for start, end in zip(ends, ends[1:])],
+            [
+                np.dot(weights[start:end], weights[start:end])
+                for start, end in itertools.pairwise(bounds.tolist())
+            ],
             dtype=np.float64,
         )
         norms = np.sqrt(np.repeat(norms, np.diff(bounds)))
@@ -638,7 +643,7 @@ class _HashTable:
         """The value of each key, `default` for keys not in the table (as float32)."""
         from pipelines.grouping import kernels  # built with the extractor, which imported it
 
-        return kernels.table_get(  # type: ignore[no-any-return]
+        return kernels.table_get(
             keys,
             self._shift,
             self._keys,

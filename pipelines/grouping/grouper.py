@@ -796,9 +796,7 @@ class StoryGrouper:
             if len(shingles)
             else np.empty(0, np.uint32)
         )
-        return kernels.minhashes(  # type: ignore[no-any-return]
-            joined, bounds, self._multipliers, self._offsets
-        )
+        return kernels.minhashes(joined, bounds, self._multipliers, self._offsets)
 
     def _copy_bands(self, minhashes: npt.NDArray[np.uint32]) -> UInt64Array:
         """LSH band keys of each MinHash row: `copy_bands` bands of `copy_rows` values."""

@@ -14,15 +14,13 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-_JIT = {"nogil": True, "cache": True}
-
 _FMIX_FIRST = np.uint64(0xFF51AFD7ED558CCD)
 _FMIX_SECOND = np.uint64(0xC4CEB9FE1A85EC53)
 _SHIFT_MIX = np.uint64(33)
 _LOW_32 = np.uint64(0xFFFFFFFF)
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def _fmix64(value: np.uint64) -> np.uint64:
     """MurmurHash3's 64-bit finaliser (`features.fmix64` of one value)."""
     value ^= value >> _SHIFT_MIX
@@ -33,7 +31,7 @@ def _fmix64(value: np.uint64) -> np.uint64:
     return value
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def tokens(
     codes: npt.NDArray[np.uint32],
     word_character: npt.NDArray[np.bool_],
@@ -101,7 +99,7 @@ def tokens(
     )
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def _table_value(
     key: np.uint64,
     shift: np.uint64,
@@ -114,15 +112,15 @@ def _table_value(
     """`_HashTable`'s value of one key: its slot's, else the overflow's, else `missing`."""
     slot = key >> shift
     if slot_keys[slot] == key:
-        return slot_values[slot]
+        return np.float32(slot_values[slot])
     if len(overflow_keys):
         found = np.searchsorted(overflow_keys, key)
         if found < len(overflow_keys) and overflow_keys[found] == key:
-            return overflow_values[found]
+            return np.float32(overflow_values[found])
     return missing
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def table_get(
     keys: npt.NDArray[np.uint64],
     shift: np.uint64,
@@ -143,7 +141,7 @@ def table_get(
     return result
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def term_occurrences(
     hashes: npt.NDArray[np.uint64],
     lengths: npt.NDArray[np.int64],
@@ -241,7 +239,7 @@ def term_occurrences(
     )
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def shingle_samples(
     hashes: npt.NDArray[np.uint64],
     body_first: npt.NDArray[np.int64],
@@ -289,7 +287,7 @@ def shingle_samples(
     return values[:written].copy(), bounds
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def term_table(
     hashes: npt.NDArray[np.uint64],
     boosts: npt.NDArray[np.float64],
@@ -359,7 +357,7 @@ def term_table(
     )
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def top_terms(
     weights: npt.NDArray[np.float32], bounds: npt.NDArray[np.int64], keep: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -403,7 +401,7 @@ def top_terms(
     return chosen[:written].copy(), chosen_bounds
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def shared_count(first: npt.NDArray[np.generic], second: npt.NDArray[np.generic]) -> int:
     """How many values two sorted arrays of distinct values share."""
     shared = 0
@@ -420,7 +418,7 @@ def shared_count(first: npt.NDArray[np.generic], second: npt.NDArray[np.generic]
     return shared
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def shared_positions(
     first: npt.NDArray[np.generic], second: npt.NDArray[np.generic]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -445,7 +443,7 @@ def shared_positions(
     return in_first[:shared], in_second[:shared]
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def average_link_labels(
     similarity: npt.NDArray[np.float64], threshold: float
 ) -> npt.NDArray[np.int64]:
@@ -489,7 +487,7 @@ def average_link_labels(
     return labels
 
 
-@numba.njit(**_JIT)  # type: ignore[misc]
+@numba.njit(nogil=True, cache=True)
 def minhashes(
     shingles: npt.NDArray[np.uint32],
     bounds: npt.NDArray[np.int64],
