@@ -17,7 +17,7 @@ from html import unescape
 from itertools import accumulate
 from typing import Any
 
-from lxml.etree import _Element, iterwalk
+from lxml.etree import XPath, _Element, iterwalk
 
 from pipelines.extraction.dates import find_dates
 
@@ -124,6 +124,26 @@ _ESCAPED_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
 
 _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
 
+# The page's searches, compiled once. The markup authors' search tests attributes, not
+# every element (twice as fast): the elements whose `itemprop` or `rel` is "author" or
+# whose class names an author's name, in document order.
+_META_TAGS = XPath("//meta[@content]")
+_JSON_LD_SCRIPTS = XPath("//script[@type='application/ld+json']")
+_TITLE_TAGS = XPath("//head/title")
+_BODY_HEADINGS = XPath("//body//h1")
+_BODY_TIMES = XPath("//body//time[@datetime]")
+# Whether the page's text holds the words an original-publication note starts with
+# (one test in C, without copying the text out).
+_MAY_NOTE_ORIGINAL = XPath(
+    "boolean((//body)[1][contains(., 'riginally p') or contains(., 'irst p')])"
+)
+_ORIGINAL_NOTE_TEXTS = XPath("//body//text()[contains(., 'riginally p') or contains(., 'irst p')]")
+_AUTHOR_PAGE_LINKS = XPath("//body//a[contains(@href,'/author/') or contains(@href,'/authors/')]")
+_MARKUP_AUTHORS = XPath(
+    "//@itemprop[.='author']/.. | //@rel[.='author']/.."
+    " | //@class[contains(.,'author-name') or contains(.,'byline__name')]/.."
+)
+
 
 @dataclass(frozen=True)
 class ShownDate:
@@ -188,8 +208,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
     found = PageMetadata()
     for item in _json_ld_items(tree):
         _take_json_ld(item, found)
-    metas = _meta_values(tree, ("property", "name"))
-    microdata = _meta_values(tree, ("itemprop",))
+    metas, microdata = _meta_values(tree)
     found.og_title = _first(metas, ("og:title", "twitter:title"))
     found.meta_title = _first(metas, _TITLE_META) or _first(microdata, _TITLE_META)
     found.site_name = found.site_name or _first(metas, ("og:site_name", "application-name"))
@@ -201,10 +220,10 @@ def page_metadata(tree: _Element) -> PageMetadata:
             if value not in found.meta_authors:
                 found.meta_authors.append(value)
     found.card_authors = _labelled_card_values(metas, _AUTHOR_CARD_LABEL)
-    title_nodes = tree.xpath("//head/title")
+    title_nodes = _TITLE_TAGS(tree)
     if title_nodes:
         found.html_title = _text(title_nodes[0]) or None
-    headings = [node for node in tree.xpath("//body//h1") if not _links_home(node)]
+    headings = [node for node in _BODY_HEADINGS(tree) if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
     shown_time = _visible_time(tree, titles)
@@ -214,10 +233,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
     surroundings = headline_surroundings(tree, titles)
     found.shown_dates = shown_dates(surroundings)
     found.byline_authors = shown_bylines(surroundings)
-    for node in tree.xpath(
-        "//*[@itemprop='author' or @rel='author' or contains(@class,'author-name')"
-        " or contains(@class,'byline__name')]"
-    ):
+    for node in _MARKUP_AUTHORS(tree):
         name = node.get("content") or _text(node)
         if name and len(name) < 80 and name not in found.markup_authors:
             found.markup_authors.append(name)
@@ -346,7 +362,7 @@ def _visible_time(tree: _Element, titles: list[str]) -> _Element | None:
     """The `<time>` (with a machine-readable date) a reader sees as the article's: the first
     marked "published", else the one nearest the headline that is not marked as an
     update (a listing of other articles' times may come first in the page)."""
-    times = tree.xpath("//body//time[@datetime]")
+    times = _BODY_TIMES(tree)
     for node in times:
         marks = " ".join(
             filter(
@@ -406,10 +422,9 @@ def _original_publish_note(tree: _Element) -> str | None:
     (the note a regularly updated or republished article keeps), as written."""
     # One pass over the page's text first: the note is rare, and finding its text nodes
     # costs more.
-    page_text = str(tree.xpath("string(//body)"))
-    if "riginally p" not in page_text and "irst p" not in page_text:
+    if not _MAY_NOTE_ORIGINAL(tree):
         return None
-    for text in tree.xpath("//body//text()[contains(., 'riginally p') or contains(., 'irst p')]"):
+    for text in _ORIGINAL_NOTE_TEXTS(tree):
         parent = text.getparent()
         if parent is None or parent.tag in _UNSEEN_TAGS:
             continue
@@ -424,7 +439,7 @@ def _original_publish_note(tree: _Element) -> str | None:
 
 
 def _json_ld_items(tree: _Element) -> Iterator[dict[str, Any]]:
-    for script in tree.xpath("//script[@type='application/ld+json']"):
+    for script in _JSON_LD_SCRIPTS(tree):
         raw = (script.text or "").strip()
         if not raw:
             continue
@@ -502,16 +517,22 @@ def _person_names(value: Any) -> Iterator[str]:
             yield from _person_names(name)
 
 
-def _meta_values(tree: _Element, attributes: tuple[str, ...]) -> dict[str, list[str]]:
-    """`<meta>` contents by the first of `attributes` the tag names itself with."""
-    values: dict[str, list[str]] = {}
-    for meta in tree.xpath("//meta[@content]"):
-        named = next((meta.get(attribute) for attribute in attributes if meta.get(attribute)), "")
-        key = named.strip().lower()
+def _meta_values(tree: _Element) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`<meta>` contents by name (the tag's `property`, else its `name`), and by microdata
+    `itemprop`: one pass over the page's meta tags for both."""
+    named: dict[str, list[str]] = {}
+    microdata: dict[str, list[str]] = {}
+    for meta in _META_TAGS(tree):
         content = " ".join(unescape(meta.get("content") or "").split())
-        if key and content:
-            values.setdefault(key, []).append(content)
-    return values
+        if not content:
+            continue
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        if key:
+            named.setdefault(key, []).append(content)
+        key = (meta.get("itemprop") or "").strip().lower()
+        if key:
+            microdata.setdefault(key, []).append(content)
+    return named, microdata
 
 
 def _labelled_author(tree: _Element) -> list[str]:
@@ -539,12 +560,7 @@ def _author_page_link(tree: _Element) -> list[str]:
     """The one person the page links to an author page of (`/author/ann-berg`), when all
     its links to author pages name the same person: a list of related posts by several
     authors names nobody."""
-    names = {
-        _text(link)
-        for link in tree.xpath(
-            "//body//a[contains(@href,'/author/') or contains(@href,'/authors/')]"
-        )
-    }
+    names = {_text(link) for link in _AUTHOR_PAGE_LINKS(tree)}
     names.discard("")
     return list(names) if len(names) == 1 else []
 
