@@ -239,3 +239,32 @@ def test_donations_mentioned_mid_story_are_news() -> None:
     news = "The harbour fund collected a donation of 40,000 euros from local firms last year."
     paragraphs = [BODY, news, *(f"{BODY} {n}." for n in range(4))]
     assert clean_paragraphs(paragraphs).paragraphs == paragraphs
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        # Each form of the rules that a substring pre-check guards: at the start of the
+        # line, and away from it.
+        ("Copyright 2024 Example Media", "copyright"),
+        ("(c) 2024 Example Media", "copyright"),
+        ("Text and photos by the agency, all rights reserved.", "copyright"),
+        ("Reprint permission is granted to member papers.", "copyright"),
+        ("This material may not be redistributed without consent.", "copyright"),
+        ("The pier at dawn. (Getty Images)", "caption"),
+        ("Photo: Jane Roe", "caption"),
+        ("Featured image courtesy of the harbour museum", "caption"),
+        ("Images used under license from the agency", "caption"),
+        ("We use cookies to improve your visit.", "cookie_notice"),
+        ("By clicking Accept you agree to the storing of data.", "cookie_notice"),
+        ("This post contains affiliate links.", "disclosure"),
+        ("We may earn a small commission when you shop.", "disclosure"),
+        ("Every product here was independently selected.", "disclosure"),
+        ("This guide is not intended to replace a visit to your doctor.", "disclosure"),
+        ("Items were chosen by our editors.", "disclosure"),
+    ],
+)
+def test_guarded_rules_match_in_every_form(line: str, kind: str) -> None:
+    cleaned = clean_paragraphs([BODY, line, BODY + " Again."])
+    assert cleaned.paragraphs == [BODY, BODY + " Again."]
+    assert cleaned.removed[kind] == 1

@@ -22,6 +22,8 @@ _SHARE_BAR = re.compile(
     r"copylink|copy|link|messenger|telegram|tumblr|flipboard|pocket|sms|tweet|save|bluesky|"
     r"threads|mastodon|comments?|gift|article|this|on)+$"
 )
+# Runs of anything but letters and digits, cut out of a line to read a share bar.
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 _TEASER = re.compile(
     r"^(?:read next|read more|read also|also read|related|related stories|related articles|"
     r"related coverage|related content|see also|more from|more on this|recommended|"
@@ -111,6 +113,22 @@ _EMAIL = re.compile(r"\b[\w.+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)+)\b")
 _COPYRIGHT = re.compile(
     r"^(?:copyright\b|©|\(c\)\s*\d{4})|\ball rights reserved\b|\breprint permission\b|"
     r"\bmay not be (?:published|reproduced|redistributed)\b"
+)
+# Words one of which every match of a rule holds (`_PHOTO_CREDIT` and `_COPYRIGHT`:
+# every match away from the paragraph's start). Most paragraphs hold none, and a
+# substring test costs a fraction of a search.
+_COOKIE_NOTICE_WORDS = ("cookies", "by clicking")
+_COPYRIGHT_PHRASE_WORDS = ("all rights reserved", "reprint permission", "may not be ")
+_DISCLOSURE_WORDS = (
+    "affiliate link",
+    "commission",
+    "cost to you",
+    "independently ",
+    "when you buy through",
+    "not intended ",
+    "not meant ",
+    "substitute for ",
+    "by our editors",
 )
 _COMMENT_POLICY = re.compile(
     r"\bcomment(?:ing)? policy\b|\bbefore commenting\b|\bcomments? (?:are|is) (?:closed|moderated)\b|"
@@ -337,7 +355,7 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     words = paragraph.split()
     short = len(words) <= _SHORT_LINE_WORDS
     if len(paragraph) <= 120:
-        compact = re.sub(r"[\W_]+", "", paragraph).lower()
+        compact = _NOT_ALPHANUMERIC.sub("", paragraph).lower()
         if compact and _SHARE_BAR.match(compact):
             return "share_bar"
     if short and (_TEASER.match(paragraph) or _PROMPT.match(paragraph)):
@@ -347,27 +365,50 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
     # The phrase rules are written in lower case and read the lower-cased paragraph
     # (much faster than case-insensitive matching).
     lowered = paragraph.lower()
-    if len(words) <= _DISCLOSURE_MAX_WORDS * 2 and _COOKIE_NOTICE.search(lowered):
+    if (
+        len(words) <= _DISCLOSURE_MAX_WORDS * 2
+        and _holds_any(lowered, _COOKIE_NOTICE_WORDS)
+        and _COOKIE_NOTICE.search(lowered)
+    ):
         return "cookie_notice"
     if short and _CONTACT.search(lowered):
         _note_contact(paragraph, result)
         return "contact"
-    if short and _COPYRIGHT.search(lowered):
+    if short and _search_or_match(_COPYRIGHT, lowered, _COPYRIGHT_PHRASE_WORDS):
         return "copyright"
     if short and _COMMENT_POLICY.search(lowered):
         return "comment_policy"
     if short and _NEWSLETTER.search(lowered) and not _REPORTED_SPEECH.search(paragraph):
         return "newsletter"
-    if len(words) <= _DISCLOSURE_MAX_WORDS and _DISCLOSURE.search(lowered):
+    if (
+        len(words) <= _DISCLOSURE_MAX_WORDS
+        and _holds_any(lowered, _DISCLOSURE_WORDS)
+        and _DISCLOSURE.search(lowered)
+    ):
         return "disclosure"
     captionable = len(words) <= _CAPTION_MAX_WORDS
-    if captionable and (_PHOTO_CREDIT.search(paragraph) or _CAPTION_START.match(paragraph)):
+    if captionable and (
+        _search_or_match(_PHOTO_CREDIT, paragraph, ("(",)) or _CAPTION_START.match(paragraph)
+    ):
         return "caption"
     if len(words) <= _DATELINE_MAX_WORDS and _take_dateline(paragraph, result):
         return "dateline"
     if len(words) <= 14 and _take_byline(paragraph, result):
         return "byline"
     return None
+
+
+def _holds_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
+
+
+def _search_or_match(pattern: re.Pattern[str], text: str, words: tuple[str, ...]) -> bool:
+    """Whether `pattern` matches anywhere in `text`, for a pattern whose matches past the
+    start of a text all hold one of `words`: without them, only a match at the start is
+    tried."""
+    if _holds_any(text, words):
+        return pattern.search(text) is not None
+    return pattern.match(text) is not None
 
 
 def _is_doubled(paragraphs: list[str], position: int) -> bool:

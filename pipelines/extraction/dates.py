@@ -43,6 +43,8 @@ WEEKDAYS = re.compile(
 
 def find_date(text: str) -> tuple[datetime, re.Match[str]] | None:
     """The first calendar date written in `text` (as UTC midnight) and where it stands."""
+    if not _may_hold_year(text):
+        return None
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(text):
             parsed = _to_datetime(match)
@@ -56,6 +58,8 @@ def find_dates(text: str) -> list[tuple[datetime, re.Match[str]]]:
 
     Where two patterns match overlapping text, the earlier-starting match is kept.
     """
+    if not _may_hold_year(text):
+        return []
     found = [
         (parsed, match)
         for pattern in _DATE_PATTERNS
@@ -68,6 +72,12 @@ def find_dates(text: str) -> list[tuple[datetime, re.Match[str]]]:
         if not kept or match.start() >= kept[-1][1].end():
             kept.append((parsed, match))
     return kept
+
+
+def _may_hold_year(text: str) -> bool:
+    """False when `text` cannot hold a date: every pattern needs a year starting 19 or 20
+    (two substring tests, where the patterns' searches cost a few microseconds)."""
+    return "19" in text or "20" in text
 
 
 def _to_datetime(match: re.Match[str]) -> datetime | None:
