@@ -161,6 +161,18 @@ def test_extractor_blocks_lose_invisible_characters_and_are_nfc() -> None:
     ]
 
 
+def test_extractor_blocks_over_several_lines_lose_invisible_characters() -> None:
+    xml = (
+        "<main><p>Night\n trams\u200b\treturn</p><p>Day\ntrams\u00ad run \u200b late</p>"
+        "<p>\nEvery\n\nhour\n</p></main>"
+    )
+    assert [block.text for block in blocks_of(etree.fromstring(xml))] == [
+        "Night trams return",
+        "Day trams run late",
+        "Every hour",
+    ]
+
+
 def test_headline_heading_is_dropped_when_the_title_comes_from_the_title_tags(
     languages: LanguageDetector,
 ) -> None:

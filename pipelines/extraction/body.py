@@ -71,11 +71,16 @@ def _block_text(element: _Element) -> str:
     parts: list[str] = []
     _read_block(element, parts, laid_out=True)
     text = "".join(parts)
-    if not text.isprintable():
+    spaced = " ".join(text.split())
+    # Line breaks and tabs are not printable, so most blocks fail the test before their
+    # spacing is normalised; after it, only invisible characters fail it, and only then
+    # is the text read character by character.
+    if not spaced.isprintable():
         text = "".join(
             character for character in text if character.isprintable() or character.isspace()
         )
-    return unicodedata.normalize("NFC", " ".join(text.split()))
+        spaced = " ".join(text.split())
+    return unicodedata.normalize("NFC", spaced)
 
 
 def _read_block(element: _Element, parts: list[str], laid_out: bool) -> None:
