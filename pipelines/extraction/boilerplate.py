@@ -326,11 +326,11 @@ def closing_heading(
     """Position of the first short text matching `heading` that stands after at least
     `min_share` of all the texts' words: where the article ends and what follows it
     (related links, comments, bios) begins. None when there is no such heading."""
-    total = sum(len(text.split()) for text in texts)
+    counts = [len(text.split()) for text in texts]
+    least = sum(counts) * min_share
     seen = 0
-    for position, text in enumerate(texts):
-        words = len(text.split())
-        if seen >= total * min_share and words <= max_words and heading.match(text):
+    for position, words in enumerate(counts):
+        if seen >= least and words <= max_words and heading.match(texts[position]):
             return position
         seen += words
     return None
@@ -399,7 +399,11 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
 
 
 def _holds_any(text: str, words: tuple[str, ...]) -> bool:
-    return any(word in text for word in words)
+    # A loop, not any(): on most paragraphs the generator costs more than the tests.
+    for word in words:  # noqa: SIM110
+        if word in text:
+            return True
+    return False
 
 
 def _search_or_match(pattern: re.Pattern[str], text: str, words: tuple[str, ...]) -> bool:
