@@ -127,11 +127,6 @@ _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von",
 # The page's searches, compiled once. The markup authors' search tests attributes, not
 # every element (twice as fast): the elements whose `itemprop` or `rel` is "author" or
 # whose class names an author's name, in document order.
-_META_TAGS = XPath("//meta[@content]")
-_JSON_LD_SCRIPTS = XPath("//script[@type='application/ld+json']")
-_TITLE_TAGS = XPath("//head/title")
-_BODY_HEADINGS = XPath("//body//h1")
-_BODY_TIMES = XPath("//body//time[@datetime]")
 # Whether the page's text holds the words an original-publication note starts with
 # (one test in C, without copying the text out).
 _MAY_NOTE_ORIGINAL = XPath(
@@ -203,12 +198,55 @@ class PageMetadata:
         return _author_page_link(self.tree) or _labelled_author(self.tree)
 
 
+@dataclass
+class _PageNodes:
+    """The elements of a page that its metadata is read from, in document order."""
+
+    metas: list[_Element] = field(default_factory=list)  # `<meta>` with a content
+    json_ld: list[_Element] = field(default_factory=list)  # JSON-LD scripts
+    titles: list[_Element] = field(default_factory=list)  # `<title>` in the `<head>`
+    headings: list[_Element] = field(default_factory=list)  # `<h1>` in the `<body>`
+    times: list[_Element] = field(default_factory=list)  # `<time datetime>` in the `<body>`
+    bodies: list[_Element] = field(default_factory=list)
+
+
+def _page_nodes(tree: _Element) -> _PageNodes:
+    """One walk over the whole document for the five kinds of element metadata reads (a
+    walk in C that stops only at those tags: cheaper than a search for each)."""
+    nodes = _PageNodes()
+    for node in tree.getroottree().getroot().iter("meta", "script", "title", "h1", "time", "body"):
+        tag = node.tag
+        if tag == "meta":
+            if node.get("content") is not None:
+                nodes.metas.append(node)
+        elif tag == "script":
+            if node.get("type") == "application/ld+json":
+                nodes.json_ld.append(node)
+        elif tag == "title":
+            parent = node.getparent()
+            if parent is not None and parent.tag == "head":
+                nodes.titles.append(node)
+        elif tag == "body":
+            nodes.bodies.append(node)
+        elif _in_body(node):
+            if tag == "h1":
+                nodes.headings.append(node)
+            elif node.get("datetime") is not None:
+                nodes.times.append(node)
+    return nodes
+
+
+def _in_body(node: _Element) -> bool:
+    return any(ancestor.tag == "body" for ancestor in node.iterancestors())
+
+
 def page_metadata(tree: _Element) -> PageMetadata:
     """Candidate title, dates, authors and site of the page `tree`."""
     found = PageMetadata()
-    for item in _json_ld_items(tree):
+    nodes = _page_nodes(tree)
+    for item in _json_ld_items(nodes.json_ld):
         _take_json_ld(item, found)
-    metas, microdata = _meta_values(tree)
+    metas, microdata = _meta_values(nodes.metas)
     found.og_title = _first(metas, ("og:title", "twitter:title"))
     found.meta_title = _first(metas, _TITLE_META) or _first(microdata, _TITLE_META)
     found.site_name = found.site_name or _first(metas, ("og:site_name", "application-name"))
@@ -220,17 +258,20 @@ def page_metadata(tree: _Element) -> PageMetadata:
             if value not in found.meta_authors:
                 found.meta_authors.append(value)
     found.card_authors = _labelled_card_values(metas, _AUTHOR_CARD_LABEL)
-    title_nodes = _TITLE_TAGS(tree)
+    title_nodes = nodes.titles
     if title_nodes:
         found.html_title = _text(title_nodes[0]) or None
-    headings = [node for node in _BODY_HEADINGS(tree) if not _links_home(node)]
+    headings = [node for node in nodes.headings if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
-    shown_time = _visible_time(tree, titles)
+    body = tree.find("body")
+    # When the page has one `<body>`, its `<h1>`s are the ones found already.
+    headings_in_body = nodes.headings if body is not None and nodes.bodies == [body] else None
+    shown_time = _visible_time(tree, nodes.times, titles, headings_in_body)
     if shown_time is not None:
         found.time_published = str(shown_time.get("datetime")).strip() or None
         found.time_published_labelled = _labelled_published(shown_time)
-    surroundings = headline_surroundings(tree, titles)
+    surroundings = headline_surroundings(tree, titles, headings_in_body)
     found.shown_dates = shown_dates(surroundings)
     found.byline_authors = shown_bylines(surroundings)
     for node in _MARKUP_AUTHORS(tree):
@@ -244,17 +285,20 @@ def page_metadata(tree: _Element) -> PageMetadata:
     return found
 
 
-def headline_surroundings(tree: _Element, titles: list[str]) -> list[str]:
+def headline_surroundings(
+    tree: _Element, titles: list[str], headings: list[_Element] | None = None
+) -> list[str]:
     """The visible text pieces around the article's headline, in reading order.
 
     The headline is the first `<h1>` sharing a word with the page's title tags (else the
     first `<h1>`); by-lines sit just above or below it, so only text within a few
     hundred characters of it counts: comments, teasers and footers do not. One piece
     per element text or tail, so "By Ann Berg" and the paragraph after it stay apart.
+    `headings` are the `<h1>`s of the page's `<body>` when the caller has found them.
     """
     body = tree.find("body")
     root = body if body is not None else tree
-    heading = _headline_node(root, titles)
+    heading = _headline_node(root, titles, headings)
     if heading is None:
         return []
     pieces: list[tuple[int, str]] = []
@@ -345,8 +389,12 @@ def _reads_as_names(text: str) -> bool:
     )
 
 
-def _headline_node(root: _Element, titles: list[str]) -> _Element | None:
-    headings = root.xpath(".//h1")
+def _headline_node(
+    root: _Element, titles: list[str], headings: list[_Element] | None = None
+) -> _Element | None:
+    """The headline's `<h1>` under `root` (`headings`, when the caller has found them)."""
+    if headings is None:
+        headings = root.xpath(".//h1")
     title_words = {word for title in titles for word in _words(title)}
     for heading in headings:
         if _words(_text(heading)) & title_words:
@@ -358,11 +406,15 @@ def _words(text: str) -> set[str]:
     return {word for word in re.findall(r"\w+", text.lower()) if len(word) >= 4}
 
 
-def _visible_time(tree: _Element, titles: list[str]) -> _Element | None:
+def _visible_time(
+    tree: _Element,
+    times: list[_Element],
+    titles: list[str],
+    headings: list[_Element] | None = None,
+) -> _Element | None:
     """The `<time>` (with a machine-readable date) a reader sees as the article's: the first
     marked "published", else the one nearest the headline that is not marked as an
     update (a listing of other articles' times may come first in the page)."""
-    times = _BODY_TIMES(tree)
     for node in times:
         marks = " ".join(
             filter(
@@ -383,7 +435,7 @@ def _visible_time(tree: _Element, titles: list[str]) -> _Element | None:
             unmarked.append(node)
     if not unmarked:
         return None
-    nearest = _nearest_to_headline(tree, titles, unmarked) if len(unmarked) > 1 else None
+    nearest = _nearest_to_headline(tree, titles, unmarked, headings) if len(unmarked) > 1 else None
     return nearest if nearest is not None else unmarked[0]
 
 
@@ -398,12 +450,15 @@ def _labelled_published(node: _Element) -> bool:
 
 
 def _nearest_to_headline(
-    tree: _Element, titles: list[str], candidates: list[_Element]
+    tree: _Element,
+    titles: list[str],
+    candidates: list[_Element],
+    headings: list[_Element] | None = None,
 ) -> _Element | None:
     """The one of `candidates` fewest elements away from the headline, in reading order."""
     body = tree.find("body")
     root = body if body is not None else tree
-    heading = _headline_node(root, titles)
+    heading = _headline_node(root, titles, headings)
     if heading is None:
         return None
     wanted = set(candidates)
@@ -438,8 +493,8 @@ def _original_publish_note(tree: _Element) -> str | None:
     return None
 
 
-def _json_ld_items(tree: _Element) -> Iterator[dict[str, Any]]:
-    for script in _JSON_LD_SCRIPTS(tree):
+def _json_ld_items(scripts: list[_Element]) -> Iterator[dict[str, Any]]:
+    for script in scripts:
         raw = (script.text or "").strip()
         if not raw:
             continue
@@ -517,12 +572,12 @@ def _person_names(value: Any) -> Iterator[str]:
             yield from _person_names(name)
 
 
-def _meta_values(tree: _Element) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _meta_values(metas: list[_Element]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """`<meta>` contents by name (the tag's `property`, else its `name`), and by microdata
     `itemprop`: one pass over the page's meta tags for both."""
     named: dict[str, list[str]] = {}
     microdata: dict[str, list[str]] = {}
-    for meta in _META_TAGS(tree):
+    for meta in metas:
         content = " ".join(unescape(meta.get("content") or "").split())
         if not content:
             continue
