@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipelines.extraction.dates import WEEKDAYS, find_date
-from pipelines.extraction.decoding import repair_mojibake
+from pipelines.extraction.decoding import may_hold_mojibake, repair_mojibake
 
 # Words that make up share/social bars ("FacebookXPinterestEmailShare", "Share | Tweet").
 _SHARE_BAR = re.compile(
@@ -245,7 +245,8 @@ def clean_paragraphs(paragraphs: list[str], *, find_title: bool = False) -> Clea
     With `find_title`, the first remaining paragraph that reads like a headline becomes
     the title (plain-text input, where nothing else marks it).
     """
-    paragraphs = [repair_mojibake(paragraph) for paragraph in paragraphs]
+    if may_hold_mojibake("\n".join(paragraphs)):
+        paragraphs = [repair_mojibake(paragraph) for paragraph in paragraphs]
     result = CleanedText(paragraphs=[])
     tail_start = len(paragraphs) - _TAIL_PARAGRAPHS
     sections = _contents_blocks(paragraphs) | _closing_sections(paragraphs)

@@ -141,6 +141,12 @@ def _mostly_replacements(text: str) -> bool:
     return bool(text) and text.count("\ufffd") / len(text) > _MAX_REPLACEMENT_SHARE
 
 
+def may_hold_mojibake(text: str) -> bool:
+    """False for text that `repair_mojibake` returns as is (no mojibake lead character):
+    one test for a whole page's paragraphs, instead of one a paragraph."""
+    return _MOJIBAKE_LEAD.search(text) is not None
+
+
 def repair_mojibake(text: str) -> str:
     """`text` with UTF-8 that was read as Windows-1252 or Latin-1 decoded right again
     ("isnâ€™t" -> "isn\u2019t", "WireGuardÂ®" -> "WireGuard®"); other text is returned as is
