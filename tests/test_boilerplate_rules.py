@@ -262,6 +262,17 @@ def test_donations_mentioned_mid_story_are_news() -> None:
         ("Every product here was independently selected.", "disclosure"),
         ("This guide is not intended to replace a visit to your doctor.", "disclosure"),
         ("Items were chosen by our editors.", "disclosure"),
+        ("Ann Berg may be contacted at the city desk.", "contact"),
+        ("Ann Berg can be emailed at the city desk.", "contact"),
+        ("Follow them on Bluesky for the latest.", "contact"),
+        ("E-mail her at ann@example.org with questions.", "contact"),
+        ("Contact him at the harbour office.", "contact"),
+        ("Send news tips to desk@example.org.", "contact"),
+        ("Read our commenting policy first.", "comment_policy"),
+        ("Before commenting, read the house rules.", "comment_policy"),
+        ("Comments are closed.", "comment_policy"),
+        ("Join the conversation below.", "comment_policy"),
+        ("Post a comment to take part.", "comment_policy"),
     ],
 )
 def test_guarded_rules_match_in_every_form(line: str, kind: str) -> None:

@@ -118,6 +118,16 @@ _COPYRIGHT = re.compile(
 # every match away from the paragraph's start). Most paragraphs hold none, and a
 # substring test costs a fraction of a search.
 _COOKIE_NOTICE_WORDS = ("cookies", "by clicking")
+_CONTACT_WORDS = (
+    "be reached",
+    "be contacted",
+    "be emailed",
+    "follow ",
+    "mail ",
+    "contact ",
+    "tips to",
+)
+_COMMENT_POLICY_WORDS = ("comment", "join the ")
 _COPYRIGHT_PHRASE_WORDS = ("all rights reserved", "reprint permission", "may not be ")
 _DISCLOSURE_WORDS = (
     "affiliate link",
@@ -372,12 +382,12 @@ def _boilerplate_kind(paragraph: str, result: CleanedText) -> str | None:
         and _COOKIE_NOTICE.search(lowered)
     ):
         return "cookie_notice"
-    if short and _CONTACT.search(lowered):
+    if short and _holds_any(lowered, _CONTACT_WORDS) and _CONTACT.search(lowered):
         _note_contact(paragraph, result)
         return "contact"
     if short and _search_or_match(_COPYRIGHT, lowered, _COPYRIGHT_PHRASE_WORDS):
         return "copyright"
-    if short and _COMMENT_POLICY.search(lowered):
+    if short and _holds_any(lowered, _COMMENT_POLICY_WORDS) and _COMMENT_POLICY.search(lowered):
         return "comment_policy"
     if short and _NEWSLETTER.search(lowered) and not _REPORTED_SPEECH.search(paragraph):
         return "newsletter"
