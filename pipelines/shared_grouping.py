@@ -75,39 +75,15 @@ class SharedGroupingPipeline(GroupingPipeline):
         def close_under_lock() -> None:
             nonlocal closed
             with lock.held():
-                # Stored articles are re-pointed to the decisions as they stand with what
-                # every worker has stored, not as this worker last saw them.
-                self._catch_up()
                 GroupingPipeline.close_spider(self, spider)
                 closed = True
 
-        cause = outage_during(close_under_lock)
-        if not closed:
-            # The final flush keeps trying for the pipeline's patience on its own.
-            logger.warning("Grouping lock not available at close, closing without: %s", cause)
-            super().close_spider(spider)
-
-    def spider_closed(self, spider: Spider | None = None) -> None:
-        """Re-point what waited for storage's last batch, under the lock after catching up
-        (another worker may have regrouped those articles since this one last looked), then
-        let the lock go."""
-        lock = self.lock
-        if lock is None:
-            super().spider_closed(spider)
-            return
-        applied = False
-
-        def apply_under_lock() -> None:
-            nonlocal applied
-            with lock.held():
-                self._catch_up()
-                applied = self._apply_changes()
-
         try:
-            cause = outage_during(apply_under_lock)
-            if cause is not None or not applied:
-                logger.warning("Grouping lock not available after close, re-pointing without")
-            super().spider_closed(spider)
+            cause = outage_during(close_under_lock)
+            if not closed:
+                # The final flush keeps trying for the pipeline's patience on its own.
+                logger.warning("Grouping lock not available at close, closing without: %s", cause)
+                super().close_spider(spider)
         finally:
             lock.close()
             lock.database.dispose()
