@@ -149,7 +149,6 @@ def _from_html(
     cleaned.published_at = published.when if published else None
     cleaned.modified_at = choose_modified(meta) or cleaned.modified_at
     canonical = found.url if (found.url or "").startswith("http") else url
-    _reject_non_article(cleaned, [title or "", meta.html_title or "", *meta.h1[:1]])
     return _finish(
         cleaned,
         url,
@@ -158,6 +157,7 @@ def _from_html(
         languages,
         date_source=published.source if published else "text",
         published_day=published.day if published else None,
+        page_titles=[title or "", meta.html_title or "", *meta.h1[:1]],
     )
 
 
@@ -255,9 +255,9 @@ def _trafilatura_body(
     return document.body if isinstance(document, Document) else None
 
 
-def _reject_non_article(cleaned: CleanedText, titles: list[str]) -> None:
+def _reject_non_article(word_count: int, titles: list[str]) -> None:
     """Error pages and login walls hold a title and a few lines, never an article."""
-    if len(_WORD.findall(cleaned.text)) >= _ERROR_PAGE_MAX_WORDS:
+    if word_count >= _ERROR_PAGE_MAX_WORDS:
         return
     for title in titles:
         if _NOT_AN_ARTICLE.search(title):
@@ -272,9 +272,13 @@ def _finish(
     languages: LanguageDetector,
     date_source: str,
     published_day: date | None = None,
+    page_titles: list[str] | None = None,
 ) -> ExtractedArticle:
+    """The article of `cleaned`; `page_titles` (of an HTML page) reject error pages."""
     body = cleaned.text
     word_count = len(_WORD.findall(body))
+    if page_titles is not None:
+        _reject_non_article(word_count, page_titles)
     if word_count < options.min_words:
         raise ExtractionRejected(
             "no_article_body", f"{word_count} words after cleaning (minimum {options.min_words})"
