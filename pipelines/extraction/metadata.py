@@ -124,9 +124,7 @@ _ESCAPED_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
 
 _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
 
-# The page's searches, compiled once. The markup authors' search tests attributes, not
-# every element (twice as fast): the elements whose `itemprop` or `rel` is "author" or
-# whose class names an author's name, in document order.
+# The page's searches, compiled once.
 # Whether the page's text holds the words an original-publication note starts with
 # (one test in C, without copying the text out).
 _MAY_NOTE_ORIGINAL = XPath(
@@ -134,6 +132,9 @@ _MAY_NOTE_ORIGINAL = XPath(
 )
 _ORIGINAL_NOTE_TEXTS = XPath("//body//text()[contains(., 'riginally p') or contains(., 'irst p')]")
 _AUTHOR_PAGE_LINKS = XPath("//body//a[contains(@href,'/author/') or contains(@href,'/authors/')]")
+# The markup authors' search tests attributes, not every element (twice as fast): the
+# elements whose `itemprop` or `rel` is "author" or whose class names an author's name,
+# in document order.
 _MARKUP_AUTHORS = XPath(
     "//@itemprop[.='author']/.. | //@rel[.='author']/.."
     " | //@class[contains(.,'author-name') or contains(.,'byline__name')]/.."

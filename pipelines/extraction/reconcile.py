@@ -379,8 +379,8 @@ def choose_published(
             if same_day is not None and same_day.day == noted.date():
                 return same_day
         return DatedValue(noted, noted.date(), "text")
+    shown_time = _dated(meta.time_published, "meta", clock)
     if meta_value is not None:
-        shown_time = _dated(meta.time_published, "meta", clock)
         if (
             shown_time is not None
             and shown_time.day not in {meta_value.day, modified_day}
@@ -401,7 +401,6 @@ def choose_published(
         else None
     )
     schema_value = schema_value or _dated(meta.microdata_published, "meta", clock)
-    shown_time = _dated(meta.time_published, "meta", clock)
     shown = _shown_publish_day(meta)
     if shown is not None:
         # The machine-readable value of that day, when there is one, gives the instant.
