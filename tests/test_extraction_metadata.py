@@ -355,6 +355,23 @@ def test_structured_authors_outrank_by_lines() -> None:
     assert choose_authors(metadata_of(""), ["By Someone Else"]) == ["Someone Else"]
 
 
+def test_a_page_credited_only_to_its_site_is_by_the_site() -> None:
+    """A company blog credits its posts to the company: the site's name is the by-line
+    when no source names a person, and only then."""
+    head = (
+        '<meta property="og:site_name" content="The Ferry Line">'
+        '<script type="application/ld+json">{"@type": "BlogPosting", "headline": "Night'
+        ' crossings return", "author": {"@type": "Organization", "name": "The Ferry Line"}}'
+        "</script>"
+    )
+    assert choose_authors(metadata_of(head, "<h1>Night crossings return</h1>"), []) == [
+        "The Ferry Line"
+    ]
+    body = "<h1>Night crossings return</h1><p>By Ann Berg</p>"
+    assert choose_authors(metadata_of(head, body), []) == ["Ann Berg"]
+    assert choose_authors(metadata_of('<meta property="og:site_name" content="Harbour">'), []) == []
+
+
 def test_fixture_page_metadata(languages: LanguageDetector) -> None:
     page = (FIXTURES / "harbour-article.html").read_bytes()
     article = extract_article(RawDocument(URL, page, "text/html"), ExtractionOptions(), languages)

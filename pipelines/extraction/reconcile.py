@@ -536,7 +536,13 @@ def choose_authors(
     the by-line beside the headline, the share card's "Written by" field, what the
     extractor and the text's by-lines found (`found_authors`, or the search that finds
     them), author-marked elements, then a link to one author's page or a name under an
-    author label anywhere on the page."""
+    author label anywhere on the page.
+
+    A source naming only the site itself names no person, so a later source may still
+    name one; when none does, the site's name is the by-line (a company's blog crediting
+    its posts to the company).
+    """
+    site = site_name or meta.site_name
     sources: tuple[Fallback[list[str]], ...] = (
         meta.json_ld_authors,
         meta.meta_authors,
@@ -546,11 +552,15 @@ def choose_authors(
         meta.markup_authors,
         meta.linked_or_labelled_authors,
     )
+    publisher: list[str] = []
     for source in sources:
-        names = clean_authors(_evaluated(source), site_name or meta.site_name)
+        raw_names = _evaluated(source)
+        names = clean_authors(raw_names, site)
         if names:
             return names
-    return []
+        if site and raw_names and not publisher:
+            publisher = clean_authors(raw_names)
+    return publisher
 
 
 def _evaluated(candidate: Fallback[_Found]) -> _Found:
