@@ -372,6 +372,29 @@ def test_a_page_credited_only_to_its_site_is_by_the_site() -> None:
     assert choose_authors(metadata_of('<meta property="og:site_name" content="Harbour">'), []) == []
 
 
+@pytest.mark.parametrize(
+    ("login", "expected"),
+    [
+        ("annberg", ["annberg"]),
+        ("ann.berg", ["ann.berg"]),
+        ("ann_berg", ["ann_berg"]),
+        # A template's placeholder account names nobody.
+        ("admin", []),
+        ("undefined", []),
+    ],
+)
+def test_a_login_name_is_the_by_line_as_written(login: str, expected: list[str]) -> None:
+    meta = metadata_of(f'<meta name="author" content="{login}">', "<h1>Night trams return</h1>")
+    assert choose_authors(meta, []) == expected
+
+
+def test_a_person_named_beside_the_headline_outranks_the_login_that_posted_it() -> None:
+    head = '<meta name="author" content="AnnB">'
+    body = "<h1>Night trams return</h1><p>By Piet Jansen</p><p>The harbour line reopens.</p>"
+    assert choose_authors(metadata_of(head, body), []) == ["Piet Jansen"]
+    assert choose_authors(metadata_of(head, "<h1>Night trams return</h1>"), []) == ["AnnB"]
+
+
 def test_fixture_page_metadata(languages: LanguageDetector) -> None:
     page = (FIXTURES / "harbour-article.html").read_bytes()
     article = extract_article(RawDocument(URL, page, "text/html"), ExtractionOptions(), languages)

@@ -65,6 +65,13 @@ _JOB_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CREDENTIAL = re.compile(r"^(?:[A-Z]{2,6}|Ph\.?\s?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,3})$")
+# A CMS account's login name: one word in lower case, or holding dots, underscores or
+# digits, or a capital inside it ("annberg", "ann.berg", "ann_b2", "AnnB").
+_LOGIN = re.compile(r"^(?:[^\W\d_A-Z]+|\S*[._\d]\S*|\S*[a-z][A-Z]\S*)$")
+# The accounts a template names when no person is set: no by-line.
+_PLACEHOLDER_ACCOUNTS = frozenset(
+    {"admin", "administrator", "root", "user", "guest", "webmaster", "undefined", "null", "none"}
+)
 
 
 @dataclass(frozen=True)
@@ -556,6 +563,12 @@ def choose_authors(
     for source in sources:
         raw_names = _evaluated(source)
         names = clean_authors(raw_names, site)
+        if names and all(_LOGIN.match(name) for name in names):
+            # The page's markup names the account that posted it; a person's name in the
+            # by-line beside the headline is the author's own.
+            shown = clean_authors(meta.byline_authors, site)
+            if not all(_LOGIN.match(name) for name in shown):
+                return shown
         if names:
             return names
         if site and raw_names and not publisher:
@@ -588,8 +601,8 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
         ]
         parts = [_without_trailer(part) for part in parts if part]
         for position, name in enumerate(parts):
-            if ":" in name or (" " not in name and name.islower()) or not _looks_like_name(name):
-                continue
+            if ":" in name or name.lower() in _PLACEHOLDER_ACCOUNTS or not _looks_like_name(name):
+                continue  # a login ("annberg") stays as written: the account names its owner
             if position > 0 and (_JOB_WORDS.search(name) or " " not in name):
                 continue  # a title after the name: "Ann Berg, Senior Editor", "Ann Berg, Home"
             if _CALENDAR_WORD.match(name):
@@ -640,4 +653,4 @@ def _looks_like_name(value: str) -> bool:
     words = value.split()
     if not 1 <= len(words) <= 5 or _CREDENTIAL.match(value):
         return False
-    return not any(ch.isdigit() for ch in value) and not value.startswith("@")
+    return not any(ch.isdigit() for ch in value) and not value.startswith(("@", "/"))
