@@ -326,6 +326,9 @@ def test_url_dates() -> None:
         (["Metro Desk"], ["Metro Desk"]),
         (["Ann Berg, Senior Transport Correspondent"], ["Ann Berg"]),
         (["By Ann Berg and Piet Jansen"], ["Ann Berg", "Piet Jansen"]),
+        # After "and" one word is another person's first name; after a comma, a title's.
+        (["Ingrid & Katerina"], ["Ingrid", "Katerina"]),
+        (["Ann and Piet"], ["Ann", "Piet"]),
         (["Ann Berg | The Lantern"], ["Ann Berg"]),
         (["https://lantern.example/staff/ann", "@annberg"], []),
         # Prefixes before "by", and "Author" labels.
@@ -393,6 +396,15 @@ def test_a_person_named_beside_the_headline_outranks_the_login_that_posted_it() 
     body = "<h1>Night trams return</h1><p>By Piet Jansen</p><p>The harbour line reopens.</p>"
     assert choose_authors(metadata_of(head, body), []) == ["Piet Jansen"]
     assert choose_authors(metadata_of(head, "<h1>Night trams return</h1>"), []) == ["AnnB"]
+
+
+def test_json_ld_authors_are_read_unescaped() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Night'
+        ' trams return", "author": {"@type": "Person", "name": "Ann Berg &amp; Piet Jansen"}}'
+        "</script>"
+    )
+    assert choose_authors(metadata_of(head), []) == ["Ann Berg", "Piet Jansen"]
 
 
 def test_fixture_page_metadata(languages: LanguageDetector) -> None:

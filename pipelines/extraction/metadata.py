@@ -562,8 +562,10 @@ def _take_json_ld(item: dict[str, Any], found: PageMetadata) -> None:
 
 def _person_names(value: Any) -> Iterator[str]:
     if isinstance(value, str):
-        if value.strip() and not value.strip().startswith("http"):
-            yield value.strip()
+        # CMSs write JSON-LD strings HTML-escaped ("Ann &amp; Piet").
+        name = " ".join(unescape(value).split())
+        if name and not name.startswith("http"):
+            yield name
     elif isinstance(value, list):
         for element in value:
             yield from _person_names(element)

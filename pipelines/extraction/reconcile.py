@@ -56,7 +56,10 @@ _CALENDAR_WORD = re.compile(
     re.IGNORECASE,
 )
 _QUOTES = "\"'“”‘’«»"
-_NAME_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
+# What separates the parts of a by-line, kept: after "and" a part is another person's name
+# even when it is one word ("Maria & Katerina"); after a comma, a title's fragment.
+_NAME_SPLIT = re.compile(r"\s*(;|,|\band\b|&|\bund\b|\|)\s*", re.IGNORECASE)
+_CONJUNCTIONS = frozenset({"and", "&", "und"})
 _JOB_WORDS = re.compile(
     r"\b(?:editor|reporter|writer|correspondent|columnist|contributor|staff|author|journalist|"
     r"producer|analyst|director|manager|founder|ceo|head|chief|senior|associate|photographer|"
@@ -595,15 +598,18 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
         if "http" in raw or ("@" in raw and " " not in raw):
             continue
         # Quotation marks around a name are the template's ('"Ann Berg"'), not the name's.
+        pieces = _NAME_SPLIT.split(raw)
         parts = [
-            _BY_PREFIX.sub("", part).strip(" .-–—:").strip(_QUOTES)
-            for part in _NAME_SPLIT.split(raw)
+            (separator.lower(), _BY_PREFIX.sub("", part).strip(" .-–—:").strip(_QUOTES))
+            for separator, part in zip(["", *pieces[1::2]], pieces[0::2], strict=True)
         ]
-        parts = [_without_trailer(part) for part in parts if part]
-        for position, name in enumerate(parts):
+        parts = [(separator, _without_trailer(part)) for separator, part in parts if part]
+        for position, (separator, name) in enumerate(parts):
             if ":" in name or name.lower() in _PLACEHOLDER_ACCOUNTS or not _looks_like_name(name):
                 continue  # a login ("annberg") stays as written: the account names its owner
-            if position > 0 and (_JOB_WORDS.search(name) or " " not in name):
+            if position > 0 and (
+                _JOB_WORDS.search(name) or (" " not in name and separator not in _CONJUNCTIONS)
+            ):
                 continue  # a title after the name: "Ann Berg, Senior Editor", "Ann Berg, Home"
             if _CALENDAR_WORD.match(name):
                 continue
