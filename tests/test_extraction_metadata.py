@@ -343,8 +343,13 @@ def test_url_dates() -> None:
         (["AB Ann Berg Last updated"], ["Ann Berg"]),
         # One word after a comma is a title's fragment, not a second author.
         (["Ann Berg, Home- and Transit Expert"], ["Ann Berg"]),
-        # A month abbreviation read as a name.
+        # A month abbreviation read as a name; names that only start like one stay.
         (["Dec"], []),
+        (["Monica"], ["Monica"]),
+        (["Maria & Katerina"], ["Maria", "Katerina"]),
+        (["Ann Marie Mayer"], ["Ann Marie Mayer"]),
+        (["Harbour Marketing"], ["Harbour Marketing"]),
+        (["Ann Berg Sept. 4"], ["Ann Berg"]),
         (["The Lantern"], []),
     ],
 )

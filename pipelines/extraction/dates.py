@@ -26,7 +26,14 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+# The names and abbreviations of the months and the weekdays, as regex alternatives
+# (longest first).
+MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+WEEKDAY_NAMES = (
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    "thurs|tues|thur|mon|tue|wed|thu|fri|sat|sun"
+)
+_MONTH = rf"(?P<month>{MONTH_NAMES})\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DATE_PATTERNS = (
@@ -34,11 +41,7 @@ _DATE_PATTERNS = (
     re.compile(rf"\b{_DAY}\.?\s+{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),
     re.compile(r"\b(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)\b"),
 )
-WEEKDAYS = re.compile(
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|"
-    r"thu|thur|thurs|fri|sat|sun)\b\.?,?",
-    re.IGNORECASE,
-)
+WEEKDAYS = re.compile(rf"\b(?:{WEEKDAY_NAMES})\b\.?,?", re.IGNORECASE)
 
 
 def find_date(text: str) -> tuple[datetime, re.Match[str]] | None:

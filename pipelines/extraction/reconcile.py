@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from pipelines.extraction.dates import find_date
+from pipelines.extraction.dates import MONTH_NAMES, WEEKDAY_NAMES, find_date
 from pipelines.extraction.metadata import PageMetadata, ShownDate
 
 _SEPARATORS = re.compile(r"\s+(?:[|–—·•:»/~]|-{1,2}|::)\s+")
@@ -46,15 +46,11 @@ _NAME_TRAILERS = re.compile(
     r"^(?:editor|reporter|writer|correspondent|columnist|contributor|contributing|journalist|"
     r"producer|analyst|director|manager|founder|ceo|chief|senior|associate|photographer|"
     r"expert|consultant|specialist|former|freelance|managing|executive|professor|"
-    r"published|updated|last|min|read|on|head|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|"
-    r"dec)[a-z]*\.?)$",
+    rf"published|updated|last|min|read|on|head|(?:{MONTH_NAMES})\.?)$",
     re.IGNORECASE,
 )
-_CALENDAR_WORD = re.compile(
-    r"^(?:(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|may|"
-    r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*)\.?$",
-    re.IGNORECASE,
-)
+# A month's or weekday's name, whole: "Dec", "Monday", not "Decker" or "Monica".
+_CALENDAR_WORD = re.compile(rf"^(?:{MONTH_NAMES}|{WEEKDAY_NAMES})\.?$", re.IGNORECASE)
 _QUOTES = "\"'“”‘’«»"
 # What separates the parts of a by-line, kept: after "and" a part is another person's name
 # even when it is one word ("Maria & Katerina"); after a comma, a title's fragment.
