@@ -584,6 +584,10 @@ def test_all_dates_of_a_line_in_reading_order() -> None:
         ("Written by: <a href='/ann'>Ann Berg</a> | March 5, 2024", ["Ann Berg"]),
         ("BY <span>Ann van der Berg</span> • 4 min read", ["Ann van der Berg"]),
         ("By Ann Berg and Piet Jansen on March 5, 2024", ["Ann Berg and Piet Jansen"]),
+        ("<strong>Contributors:</strong> Ann Berg, Piet Jansen", ["Ann Berg, Piet Jansen"]),
+        ("Authors: <a href='/ann'>Ann Berg</a>", ["Ann Berg"]),
+        # A job title that starts with the word is no label.
+        ("By <a href='/ann'>Ann Berg</a></p><p>Contributor, The Lantern", ["Ann Berg"]),
         # Sentences that begin with "By" are not by-lines.
         ("By clicking Continue you agree to the terms", []),
         ("By the end of the year, the line will run", []),

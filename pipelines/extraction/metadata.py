@@ -104,10 +104,12 @@ _PUBLISHED_LABEL = re.compile(
     re.IGNORECASE,
 )
 
-# A by-line piece: "By Ann Berg", "Written by:", "BY ANN BERG", "Author: Ann Berg".
+# A by-line piece: "By Ann Berg", "Written by:", "BY ANN BERG", "Author: Ann Berg",
+# "Contributors: Ann Berg, Piet Jansen" (with its colon: "Contributor, The Lantern" is a
+# job title).
 _BYLINE = re.compile(
-    r"^(?:(?:written|posted|reported|words|story|text|article)\s+)?(?:by|author)\b\s*:?\s*"
-    r"(?P<names>.*)$",
+    r"^(?:(?:written|posted|reported|words|story|text|article)\s+)?"
+    r"(?:(?:by|author)\b\s*:?|(?:authors|contributors?)\s*:)\s*(?P<names>.*)$",
     re.IGNORECASE,
 )
 # Where the names of a by-line end: a separator, a date, "on", reading time.
