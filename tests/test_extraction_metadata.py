@@ -171,6 +171,23 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             "",
             "How to sleep through the night",
         ),
+        # A banner heading over the article's own: the `<h2>` before the article's text
+        # that says what the title tags say is the headline.
+        (
+            "<title>How night trams keep the harbour awake | The Lantern</title>",
+            "<section><h1>Harbour Nights</h1><p>Our series on the city after dark.</p></section>"
+            "<h2>How night trams keep the harbour awake</h2><p>" + "The trams run late. " * 10
+            + "</p>",
+            "How night trams keep the harbour awake",
+        ),
+        # ... but not a section heading after the first paragraph that repeats the title.
+        (
+            "<title>Night trams and the harbour | The Lantern</title>",
+            "<h1>How the harbour sleeps through the night trams</h1><p>"
+            + "The trams run late. " * 10
+            + "</p><h2>Night trams and the harbour</h2><p>More.</p>",
+            "How the harbour sleeps through the night trams",
+        ),
     ],
 )
 def test_title_is_reconciled(head: str, body: str, expected: str) -> None:

@@ -87,6 +87,10 @@ _WORD_BREAK_TAGS = frozenset(
     {"br", "p", "div", "li", "ul", "ol", "section", "header", "h2", "h3", "h4", "h5", "h6"}
 )
 _NOT_HEADLINE_TAGS = _UNSEEN_TAGS | frozenset({"time", "h2", "h3", "h4", "h5", "h6"})
+# A paragraph of this many words is the article's prose (a teaser or caption is shorter),
+# and a page's first few subheadings are all the headline can be.
+_PROSE_WORDS = 25
+_LEAD_HEADINGS = 5
 # How far from the headline a date still belongs to it: a by-line block above or below.
 _HEADLINE_TEXT_BEFORE = 300
 _HEADLINE_TEXT_AFTER = 600
@@ -167,6 +171,8 @@ class PageMetadata:
     meta_title: str | None = None
     html_title: str | None = None
     h1: list[str] = field(default_factory=list)
+    # The `<h2>`s before the article's first paragraph: a headline set below a banner `<h1>`.
+    lead_h2: list[str] = field(default_factory=list)
     site_name: str | None = None
     json_ld_published: str | None = None
     json_ld_modified: str | None = None
@@ -266,6 +272,7 @@ def page_metadata(tree: _Element) -> PageMetadata:
         found.html_title = _text(title_nodes[0]) or None
     headings = [node for node in nodes.headings if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
+    found.lead_h2 = lead_subheadings(tree)
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
     body = tree.find("body")
     # When the page has one `<body>`, its `<h1>`s are the ones found already.
@@ -286,6 +293,21 @@ def page_metadata(tree: _Element) -> PageMetadata:
     language = tree.get("lang")
     found.language = language.strip() if language else None
     return found
+
+
+def lead_subheadings(tree: _Element) -> list[str]:
+    """The texts of the `<h2>`s that come before the page's first paragraph of prose: the
+    headline where a page sets its `<h1>` as a banner or a teaser, not the sections of
+    the article (those follow its first paragraph)."""
+    body = tree.find("body")
+    headings: list[str] = []
+    for node in (body if body is not None else tree).iter("h2", "p"):
+        if node.tag == "p":
+            if len(node.text_content().split()) >= _PROSE_WORDS:
+                break
+        elif len(headings) < _LEAD_HEADINGS and (text := headline_text(node)):
+            headings.append(text)
+    return headings
 
 
 def headline_surroundings(

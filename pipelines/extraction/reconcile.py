@@ -119,6 +119,7 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
         # Set in capitals for display: the title tags hold the headline as written.
         heading = None
     if heading is not None:
+        heading = _tagged_subheading(heading, meta.lead_h2, page_tags, site_keys)
         return _heading_without_site(
             _without_label(heading, page_tags, site_keys), tagged, site_keys
         )
@@ -139,6 +140,19 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
         if votes > best_votes:
             best, best_votes = title, votes
     return best
+
+
+def _tagged_subheading(
+    heading: str, subheadings: list[str], page_tags: list[str], site_keys: set[str]
+) -> str:
+    """The `<h2>` before the article's text that says what the title tags say, where the
+    `<h1>` does not: a banner or teaser set as `<h1>` over the article's own headline."""
+    tag_keys = {_compact(title) for title in page_tags} | {
+        _compact(_strip_site(title, site_keys)) for title in page_tags
+    }
+    if _compact(heading) in tag_keys:
+        return heading
+    return next((sub for sub in subheadings if _compact(sub) in tag_keys), heading)
 
 
 def _is_display_capitals(heading: str) -> bool:
