@@ -171,8 +171,6 @@ class PageMetadata:
     meta_title: str | None = None
     html_title: str | None = None
     h1: list[str] = field(default_factory=list)
-    # The `<h2>`s before the article's first paragraph: a headline set below a banner `<h1>`.
-    lead_h2: list[str] = field(default_factory=list)
     site_name: str | None = None
     json_ld_published: str | None = None
     json_ld_modified: str | None = None
@@ -205,6 +203,11 @@ class PageMetadata:
         if self.tree is None:
             return []
         return _author_page_link(self.tree) or _labelled_author(self.tree)
+
+    def lead_h2(self) -> list[str]:
+        """The `<h2>`s before the article's first paragraph (a headline set below a banner
+        `<h1>`): a search run only when the `<h1>` does not say what the title tags say."""
+        return lead_subheadings(self.tree) if self.tree is not None else []
 
 
 @dataclass
@@ -272,7 +275,6 @@ def page_metadata(tree: _Element) -> PageMetadata:
         found.html_title = _text(title_nodes[0]) or None
     headings = [node for node in nodes.headings if not _links_home(node)]
     found.h1 = [text for text in map(headline_text, headings) if text][:5]
-    found.lead_h2 = lead_subheadings(tree)
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
     body = tree.find("body")
     # When the page has one `<body>`, its `<h1>`s are the ones found already.

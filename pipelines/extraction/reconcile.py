@@ -143,7 +143,10 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
 
 
 def _tagged_subheading(
-    heading: str, subheadings: list[str], page_tags: list[str], site_keys: set[str]
+    heading: str,
+    subheadings: Callable[[], list[str]],
+    page_tags: list[str],
+    site_keys: set[str],
 ) -> str:
     """The `<h2>` before the article's text that says what the title tags say, where the
     `<h1>` does not: a banner or teaser set as `<h1>` over the article's own headline."""
@@ -152,7 +155,7 @@ def _tagged_subheading(
     }
     if _compact(heading) in tag_keys:
         return heading
-    return next((sub for sub in subheadings if _compact(sub) in tag_keys), heading)
+    return next((sub for sub in subheadings() if _compact(sub) in tag_keys), heading)
 
 
 def _is_display_capitals(heading: str) -> bool:
