@@ -180,6 +180,17 @@ def metadata_of(head: str, body: str = "") -> PageMetadata:
             + "</p>",
             "How night trams keep the harbour awake",
         ),
+        # A kicker line over the headline inside the `<h1>` is not the headline's.
+        (
+            "<title>Night trams return to the harbour | The Lantern</title>",
+            "<h1><div class='kicker'>Night Watch</div>Night trams return to the harbour</h1>",
+            "Night trams return to the harbour",
+        ),
+        (
+            "<title>Harbour Ferries | Lantern Guide to the Waterfront</title>",
+            "<h1><div>Ride along with</div><span>Harbour Ferries</span></h1>",
+            "Harbour Ferries",
+        ),
         # ... but not a section heading after the first paragraph that repeats the title.
         (
             "<title>Night trams and the harbour | The Lantern</title>",

@@ -87,10 +87,14 @@ _WORD_BREAK_TAGS = frozenset(
     {"br", "p", "div", "li", "ul", "ol", "section", "header", "h2", "h3", "h4", "h5", "h6"}
 )
 _NOT_HEADLINE_TAGS = _UNSEEN_TAGS | frozenset({"time", "h2", "h3", "h4", "h5", "h6"})
+# Where those elements break a heading's lines (a control character, and whitespace to
+# `str.split`: the heading's words come out the same).
+_LINE_BREAK = "\x1e"
 # A paragraph of this many words is the article's prose (a teaser or caption is shorter),
 # and a page's first few subheadings are all the headline can be.
 _PROSE_WORDS = 25
 _LEAD_HEADINGS = 5
+_HEADINGS_KEPT = 5
 # How far from the headline a date still belongs to it: a by-line block above or below.
 _HEADLINE_TEXT_BEFORE = 300
 _HEADLINE_TEXT_AFTER = 600
@@ -171,6 +175,8 @@ class PageMetadata:
     meta_title: str | None = None
     html_title: str | None = None
     h1: list[str] = field(default_factory=list)
+    # The lines of the `<h1>`s of more than one line, by their `h1` text.
+    h1_lines: dict[str, list[str]] = field(default_factory=dict)
     site_name: str | None = None
     json_ld_published: str | None = None
     json_ld_modified: str | None = None
@@ -274,7 +280,14 @@ def page_metadata(tree: _Element) -> PageMetadata:
     if title_nodes:
         found.html_title = _text(title_nodes[0]) or None
     headings = [node for node in nodes.headings if not _links_home(node)]
-    found.h1 = [text for text in map(headline_text, headings) if text][:5]
+    for heading in headings:
+        lines = headline_lines(heading)
+        if lines:
+            found.h1.append(" ".join(lines))
+            if len(lines) > 1:
+                found.h1_lines[found.h1[-1]] = lines
+        if len(found.h1) == _HEADINGS_KEPT:
+            break
     titles = [t for t in (found.json_ld_title, found.og_title, found.html_title) if t]
     body = tree.find("body")
     # When the page has one `<body>`, its `<h1>`s are the ones found already.
@@ -679,6 +692,19 @@ def headline_text(node: _Element) -> str:
     it separates words ("WEEKEND<br>CODING" is two words), and what a heading holds but
     does not say (a `<time>` stamp, a nested heading with the by-line, scripts) is left
     out."""
+    return " ".join(_heading_words(node).split())
+
+
+def headline_lines(node: _Element) -> list[str]:
+    """The lines of a heading, where a line break or a block inside it separates them (a
+    kicker over the headline: "<div>Night Watch</div>Trams return")."""
+    lines = (" ".join(line.split()) for line in _heading_words(node).split(_LINE_BREAK))
+    return [line for line in lines if line]
+
+
+def _heading_words(node: _Element) -> str:
+    """The text of a heading as `headline_text` reads it, `_LINE_BREAK` where a line
+    break or a block inside it separates words."""
     parts: list[str] = []
 
     def read(element: _Element) -> None:
@@ -687,17 +713,15 @@ def headline_text(node: _Element) -> str:
             tag = child.tag if isinstance(child.tag, str) else ""
             if tag not in _NOT_HEADLINE_TAGS:
                 if tag in _WORD_BREAK_TAGS:
-                    parts.append(" ")
+                    parts.append(_LINE_BREAK)
                 read(child)
                 if tag in _WORD_BREAK_TAGS:
-                    parts.append(" ")
+                    parts.append(_LINE_BREAK)
             parts.append(child.tail or "")
 
     read(node)
     # An entity escaped twice by the CMS reads as its code ("SQL &#x26; AI").
-    return " ".join(
-        _ESCAPED_ENTITY.sub(lambda found: unescape(found.group()), "".join(parts)).split()
-    )
+    return _ESCAPED_ENTITY.sub(lambda found: unescape(found.group()), "".join(parts))
 
 
 def _links_home(heading: _Element) -> bool:

@@ -119,7 +119,9 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
         # Set in capitals for display: the title tags hold the headline as written.
         heading = None
     if heading is not None:
-        heading = _tagged_subheading(heading, meta.lead_h2, page_tags, site_keys)
+        heading = _tagged_subheading(
+            heading, meta.h1_lines.get(heading, []), meta.lead_h2, page_tags, site_keys
+        )
         return _heading_without_site(
             _without_label(heading, page_tags, site_keys), tagged, site_keys
         )
@@ -144,18 +146,27 @@ def _choose_title(meta: PageMetadata, fallback: str | None, url: str) -> str | N
 
 def _tagged_subheading(
     heading: str,
+    lines: list[str],
     subheadings: Callable[[], list[str]],
     page_tags: list[str],
     site_keys: set[str],
 ) -> str:
-    """The `<h2>` before the article's text that says what the title tags say, where the
-    `<h1>` does not: a banner or teaser set as `<h1>` over the article's own headline."""
+    """The part of the heading (`lines`), else the `<h2>` before the article's text
+    (`subheadings`), that says what the title tags say where the whole `<h1>` does not: a
+    kicker line over the headline in the `<h1>`, or a banner or teaser set as `<h1>` over
+    the article's own headline."""
     tag_keys = {_compact(title) for title in page_tags} | {
         _compact(_strip_site(title, site_keys)) for title in page_tags
     }
     if _compact(heading) in tag_keys:
         return heading
-    return next((sub for sub in subheadings() if _compact(sub) in tag_keys), heading)
+    # A line may also be what a title tag leads with before its separator, whatever
+    # follows ("Headline | Store Name").
+    line_keys = tag_keys | {_compact(_SEGMENT_SEPARATORS.split(title)[0]) for title in page_tags}
+    tagged = (line for line in lines if _compact(line) in line_keys)
+    return next(tagged, None) or next(
+        (sub for sub in subheadings() if _compact(sub) in tag_keys), heading
+    )
 
 
 def _is_display_capitals(heading: str) -> bool:
