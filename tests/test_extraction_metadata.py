@@ -569,11 +569,19 @@ def test_a_utc_time_moves_to_the_local_day_only_where_the_page_confirms_it() -> 
     assert published is not None
     assert published.when == datetime(2024, 3, 6, 2, 41, tzinfo=UTC)
     assert published.day == date(2024, 3, 6)
-    # The same instant stated with its offset confirms the local day.
-    same_instant = '<p>Posted <time datetime="2024-03-05T21:41:00-05:00">9:41 pm</time></p>'
-    published = choose_published(metadata_of(head, same_instant), URL, None, None)
+    # The same instant stated with its offset in the page's data confirms the local day.
+    same_instant = (
+        '<script type="application/ld+json">{"@type": "NewsArticle",'
+        ' "datePublished": "2024-03-05T21:41:00-05:00"}</script>'
+    )
+    published = choose_published(metadata_of(head + same_instant), URL, None, None)
     assert published is not None
     assert published.day == date(2024, 3, 5)
+    # A `<time>` showing that instant in the theme's zone does not, nor is it another date.
+    shown = byline_page('Posted <time datetime="2024-03-05T21:41:00-05:00">March 5, 2024</time>')
+    published = choose_published(metadata_of(head, shown), URL, None, None)
+    assert published is not None
+    assert published.day == date(2024, 3, 6)
     # So does the URL's date, where the CMS wrote its local day.
     dated_url = "https://lantern.example/2024/03/05/tram-line"
     published = choose_published(metadata_of(head, other_instant), dated_url, None, None)

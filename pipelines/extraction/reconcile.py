@@ -417,6 +417,8 @@ def choose_published(
     if meta_value is not None:
         if (
             shown_time is not None
+            # The same instant shown in the theme's zone is the tag's date, not another.
+            and shown_time.when != meta_value.when
             and shown_time.day not in {meta_value.day, modified_day}
             and (
                 meta.time_published_labelled or _confirmed(shown_time.day, meta, found_by_extractor)
@@ -501,9 +503,11 @@ class _PageClock:
 
     `zone` is the first non-UTC offset the page states. A UTC time is read in it only
     where the page confirms that local day: its URL carries the date (CMSs write the
-    local day into the path), or another value states the same instant with the offset.
-    An offset stated for another instant (a modified time months later, across a
-    daylight-saving change; a comment's time) is no evidence for this one's day.
+    local day into the path), or another machine value (JSON-LD, microdata, a meta tag)
+    states the same instant with the offset. An offset stated for another instant (a
+    modified time months later, across a daylight-saving change; a comment's time) is no
+    evidence for this one's day, nor is a `<time>` showing the same instant: themes show
+    times in the zone the site is set to, not the one its publisher records the day in.
     """
 
     zone: tzinfo | None
@@ -526,18 +530,19 @@ def _page_clock(meta: PageMetadata, url: str) -> _PageClock:
     """The page's time zone (the first non-UTC offset it gives) and what confirms it."""
     zone: tzinfo | None = None
     instants: set[datetime] = set()
-    for value in (
-        meta.time_published,
-        meta.meta_published,
-        meta.json_ld_published,
-        meta.microdata_published,
-        meta.json_ld_modified,
-        meta.meta_modified,
+    for value, confirms_day in (
+        (meta.time_published, False),
+        (meta.meta_published, True),
+        (meta.json_ld_published, True),
+        (meta.microdata_published, True),
+        (meta.json_ld_modified, True),
+        (meta.meta_modified, True),
     ):
         stated = parse_stated(value) if _has_time(value) else None
         if stated is not None and stated.utcoffset():
             zone = zone or stated.tzinfo
-            instants.add(stated)
+            if confirms_day:
+                instants.add(stated)
     from_url = url_date(url)
     return _PageClock(zone, from_url.date() if from_url else None, frozenset(instants))
 
