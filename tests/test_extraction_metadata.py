@@ -622,6 +622,12 @@ def test_all_dates_of_a_line_in_reading_order() -> None:
         ("By Ann Berg and Piet Jansen on March 5, 2024", ["Ann Berg and Piet Jansen"]),
         ("<strong>Contributors:</strong> Ann Berg, Piet Jansen", ["Ann Berg, Piet Jansen"]),
         ("Authors: <a href='/ann'>Ann Berg</a>", ["Ann Berg"]),
+        # A reviewer's by-line is not the author's.
+        (
+            "Medically reviewed <span>by</span> <a href='/piet'>Piet Jansen</a> — "
+            "<span>Written by</span> <a href='/ann'>Ann Berg</a>",
+            ["Ann Berg"],
+        ),
         # A job title that starts with the word is no label.
         ("By <a href='/ann'>Ann Berg</a></p><p>Contributor, The Lantern", ["Ann Berg"]),
         # Sentences that begin with "By" are not by-lines.
@@ -632,6 +638,12 @@ def test_all_dates_of_a_line_in_reading_order() -> None:
 def test_bylines_beside_the_headline(byline: str, expected: list[str]) -> None:
     meta = metadata_of("<title>Tram line approved</title>", byline_page(byline))
     assert meta.byline_authors == expected
+
+
+def test_only_the_first_byline_is_the_articles() -> None:
+    """A review names the reviewed book's author below the article's by-line."""
+    page = byline_page("By Ann Berg", after="<h3>A Far Better Thing</h3><p>Author: Piet Jansen</p>")
+    assert metadata_of("<title>Tram line approved</title>", page).byline_authors == ["Ann Berg"]
 
 
 def test_the_headline_byline_outranks_what_the_extractor_guessed() -> None:

@@ -120,6 +120,10 @@ _BYLINE = re.compile(
     r"(?:(?:by|author)\b\s*:?|(?:authors|contributors?)\s*:)\s*(?P<names>.*)$",
     re.IGNORECASE,
 )
+# The words before "by" that make a by-line a reviewer's, not the author's.
+_REVIEWER_LABEL = re.compile(
+    r"\b(?:reviewed|checked|fact-checked|edited|verified|approved)\s*$", re.IGNORECASE
+)
 # Where the names of a by-line end: a separator, a date, "on", reading time.
 _BYLINE_END = re.compile(
     r"\s*(?:[|•⋅·—–]|\s-\s|\bon\b|\bupdated\b|\bpublished\b|\d)", re.IGNORECASE
@@ -403,19 +407,20 @@ def shown_dates(surroundings: list[str]) -> list[ShownDate]:
 
 
 def shown_bylines(surroundings: list[str]) -> list[str]:
-    """The by-lines around the headline: "By Ann Berg", "Written by: Ann Berg | Mar 5"."""
-    bylines: list[str] = []
+    """The article's by-line around the headline: "By Ann Berg", "Written by: Ann Berg |
+    Mar 5". The first one: what follows is another work's ("A Far Better Thing. Author: Ann
+    Berg" in a review). A reviewer's by-line ("Medically reviewed by") is none."""
     for position, piece in enumerate(surroundings):
         match = _BYLINE.match(piece)
-        if match is None:
+        if match is None or (position and _REVIEWER_LABEL.search(surroundings[position - 1])):
             continue
         named = match.group("names").strip()
         if not named and position + 1 < len(surroundings):
             named = surroundings[position + 1]
         named = _BYLINE_END.split(named, maxsplit=1)[0].strip(" ,;:")
-        if _reads_as_names(named) and named not in bylines:
-            bylines.append(named)
-    return bylines
+        if _reads_as_names(named):
+            return [named]
+    return []
 
 
 def _reads_as_names(text: str) -> bool:
