@@ -687,6 +687,17 @@ def test_a_link_to_one_author_page_names_the_author() -> None:
     assert choose_authors(metadata_of("", body), []) == ["Ann Berg"]
 
 
+def test_a_link_to_the_author_page_holding_a_bio_is_no_other_name() -> None:
+    body = (
+        "<h1>Night trams return</h1>"
+        '<div class="meta"><a href="/authors/ann-berg">Ann Berg</a></div>'
+        "<p>The harbour line reopens.</p>"
+        '<a href="/authors/ann-berg">Ann Berg has covered the city\'s transport for the'
+        " Lantern since 2015 and rides the night tram home.</a>"
+    )
+    assert choose_authors(metadata_of("", body), []) == ["Ann Berg"]
+
+
 def test_links_to_several_author_pages_name_nobody() -> None:
     """A list of related posts by different writers is not the article's by-line."""
     body = (

@@ -136,6 +136,10 @@ _ORIGINAL_NOTE_GAP = 16
 _ORIGINAL_NOTE_SPAN = 60
 _ESCAPED_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+\d*);")
 
+# A link text of more words than this is a bio or a teaser, not a name ("Ann Berg and Piet
+# Jansen" has five).
+_LINK_NAME_WORDS = 6
+
 _NAME_PARTICLES = frozenset({"van", "der", "den", "de", "da", "di", "du", "von", "la", "le", "bin"})
 
 # The page's searches, compiled once.
@@ -661,9 +665,10 @@ def _labelled_author(tree: _Element) -> list[str]:
 def _author_page_link(tree: _Element) -> list[str]:
     """The one person the page links to an author page of (`/author/ann-berg`), when all
     its links to author pages name the same person: a list of related posts by several
-    authors names nobody."""
+    authors names nobody. A link whose text is no name (the author's bio, "More posts",
+    an avatar) does not count."""
     names = {_text(link) for link in _AUTHOR_PAGE_LINKS(tree)}
-    names.discard("")
+    names = {name for name in names if 0 < len(name.split()) <= _LINK_NAME_WORDS}
     return list(names) if len(names) == 1 else []
 
 
