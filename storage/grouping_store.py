@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     bindparam,
     delete,
@@ -239,23 +240,26 @@ class GroupingStore:
 
     def iter_decisions(self) -> Iterator[StoredDecision]:
         """Every stored article's story key and canonical, as URLs."""
-        canonical = Article.__table__.alias("canonical")
-        query = (
-            select(
-                Article.url,
-                Story.key,
-                canonical.c.url,
-                Article.link_method,
-                Article.link_similarity,
-            )
-            .outerjoin(Story, Story.id == Article.story_id)
-            .outerjoin(canonical, canonical.c.id == Article.duplicate_of_id)
-        )
         with self.database.sessions() as session:
             for url, story_key, duplicate_of_url, method, similarity in session.execute(
-                query.execution_options(yield_per=5000)
+                _decisions_query().execution_options(yield_per=5000)
             ):
                 yield StoredDecision(url, story_key, duplicate_of_url, method, similarity)
+
+    def decisions_of(self, urls: Sequence[str]) -> dict[str, StoredDecision]:
+        """The stored decisions of these URLs (those stored), read in one transaction."""
+        query = _decisions_query().where(Article.url.in_(bindparam("urls", expanding=True)))
+        found: dict[str, StoredDecision] = {}
+        with self.database.read_sessions() as session:
+            for start in range(0, len(urls), _CHUNK):
+                chunk = list(urls[start : start + _CHUNK])
+                for url, story_key, duplicate_of_url, method, similarity in session.execute(
+                    query, {"urls": chunk}
+                ):
+                    found[url] = StoredDecision(
+                        url, story_key, duplicate_of_url, method, similarity
+                    )
+        return found
 
     def iter_unindexed_articles(self, scheme: str) -> Iterator[UnindexedArticle]:
         """Stored articles without a signature of `scheme` (older runs, other settings)."""
@@ -338,6 +342,22 @@ class GroupingStore:
                     ),
                     [values for _, values in link_rows],
                 )
+
+
+def _decisions_query() -> Select[str, str | None, str | None, str | None, float | None]:
+    """Stored articles' URL, story key, canonical URL, link method and similarity."""
+    canonical = Article.__table__.alias("canonical")
+    return (
+        select(
+            Article.url,
+            Story.key,
+            canonical.c.url,
+            Article.link_method,
+            Article.link_similarity,
+        )
+        .outerjoin(Story, Story.id == Article.story_id)
+        .outerjoin(canonical, canonical.c.id == Article.duplicate_of_id)
+    )
 
 
 def _signature_row(row: GroupingSignature) -> SignatureRow:

@@ -303,15 +303,6 @@ def test_two_workers_share_one_frontier_and_group_like_one(
     assert shared_copies == single_copies
     for number, log in enumerate(logs):
         (tmp_path / f"worker-{number}.log").write_text(log)
-    if shared_stories != single_stories and all(
-        any(group <= single for single in single_stories) for group in shared_stories
-    ):
-        # Known race (issue #4's closing notes): each worker re-points stored articles to
-        # its own grouper's view, and links loaded from the other worker do not recompute
-        # that view, so a worker closing can leave one member of a story (a canonical or a
-        # copy) under the key it last saw. A story split this way is the only deviation
-        # let through; any other difference, a wrong merge above all, fails below.
-        pytest.xfail(f"known race splits a story across workers; worker logs in {tmp_path}")
     assert shared_stories == single_stories, f"worker logs in {tmp_path}"
 
 

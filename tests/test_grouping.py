@@ -292,6 +292,40 @@ def test_reading_an_article_again_changes_nothing() -> None:
     assert len(grouper) == len(items) and len(first) == len(again)
 
 
+def test_regrouping_from_held_decisions_mends_a_split_story_and_then_changes_nothing() -> None:
+    """What distributed workers do with what storage holds: a story stored split (one
+    report under a key of its own, a copy pointing nowhere) is regrouped whole from the
+    links, under the key most of it holds; regrouping the result again changes nothing."""
+    from crawler.items import GroupingDecision
+
+    grouper = StoryGrouper(GroupingOptions())
+    peru, other, copy = (
+        "https://a.example/peru",
+        "https://b.example/peru",
+        "https://mirror.example/peru",
+    )
+    grouper.assign(article(peru, QUAKE_PERU, "Deadly quake hits southern Peru"))
+    grouper.assign(article(other, QUAKE_PERU_OTHER_OUTLET, "Quake kills two in Arequipa", 3))
+    grouper.assign(article(copy, QUAKE_PERU, "Deadly quake hits southern Peru", 1))
+    grouper.assign(article("https://c.example/japan", QUAKE_JAPAN, "Quake in Japan", 1))
+    grouper.take_changes()
+    assert grouper.component_urls([copy]) == sorted([peru, other, copy])
+    split = [
+        (peru, GroupingDecision("held-key", None, None, 0.5, "tfidf_avglink")),
+        (other, GroupingDecision(other, None, None, None, "new_story")),
+        (copy, GroupingDecision("held-key", None, None, None, "exact")),
+    ]
+    grouper.regroup([other], split)
+    changed = grouper.take_changes()
+    assert sorted(changed) == sorted([copy, other])
+    assert {grouper.decision_of(url).story_key for url in (peru, other, copy)} == {"held-key"}  # type: ignore[union-attr]
+    assert grouper.decision_of(copy).duplicate_of_url == peru  # type: ignore[union-attr]
+    held = [(url, grouper.decision_of(url)) for url in (peru, other, copy)]
+    grouper.regroup([peru], held)  # type: ignore[arg-type]
+    assert grouper.take_changes() == {}
+    assert "https://c.example/japan" in grouper and "https://d.example/none" not in grouper
+
+
 def test_band_index_finds_keys_across_buffer_and_sorted_runs() -> None:
     import numpy as np
 

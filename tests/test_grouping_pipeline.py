@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from tests.test_grouping import (
     seed_texts,
 )
 from tests.test_outage import ThrowawayPostgres, throwaway_postgres  # noqa: F401 - fixture
+from tests.test_run_history import VOCABULARY
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds" / "articles"
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -215,6 +217,112 @@ def test_items_decided_in_batches_are_grouped_as_one_at_a_time(
     for name in ("grouping/duplicate", "grouping/regrouped", "grouping/tfidf_avglink"):
         assert grouping.stats.get_value(name) == single.stats.get_value(name)
     assert stored_signatures(batched) == stored_signatures(one)
+
+
+def story_items() -> list[ArticleItem]:
+    """Four stories (an original, its exact copy, a copy with a note, an earlier-published
+    copy, a second report) and four single articles, each on words of its own."""
+    vocabularies = [
+        [word + suffix for word in VOCABULARY] for suffix in ("ia", "on", "er", "us", "ix", "al")
+    ]
+
+    def text(vocabulary: list[str], seed: int) -> str:
+        generator = random.Random(seed)
+        return "\n\n".join(
+            " ".join(generator.choice(vocabulary) for _ in range(40)).capitalize() + "."
+            for _ in range(6)
+        )
+
+    items = []
+    for story in range(4):
+        original = text(vocabularies[story], story)
+        items += [
+            item(f"https://news.example/{story}", original, 10 * story, f"Story {story}"),
+            item(f"https://mirror.example/{story}", original, 10 * story + 1, f"Story {story}"),
+            item(
+                f"https://wire.example/{story}",
+                original + "\n\nUpdated with a note from the editors.",
+                10 * story + 2,
+                f"Story {story}",
+            ),
+            item(f"https://early.example/{story}", original, 10 * story - 1, f"Story {story}"),
+            item(
+                f"https://report.example/{story}",
+                text(vocabularies[story], 100 + story),
+                10 * story + 3,
+                f"Report {story}",
+            ),
+        ]
+    for single in range(2):
+        items.append(
+            item(
+                f"https://single.example/{single}",
+                text(vocabularies[4 + single], 200 + single),
+                50 + single,
+                f"Single {single}",
+            )
+        )
+    return items
+
+
+class SimulatedWorker:
+    """One distributed worker's grouping and storage, fed one item at a time; storage
+    writes in batches of three, so most re-pointings wait for it."""
+
+    def __init__(self, database_url: str) -> None:
+        crawler = get_crawler(
+            FilesSpider,
+            settings_dict={
+                "DATABASE_URL": database_url,
+                "STORAGE_BATCH_SIZE": 3,
+                "STORAGE_FLUSH_SECONDS": 3600,
+            },
+        )
+        self.grouping = SharedGroupingPipeline.from_crawler(crawler)
+        self.storage = StoragePipeline.from_crawler(crawler)
+        self.grouping.open_spider()
+        self.storage.open_spider()
+
+    def process(self, each: ArticleItem) -> None:
+        result = self.grouping.process_item(each)
+        assert isinstance(result, ArticleItem)
+        self.storage.process_item(result)
+
+    def close(self) -> None:
+        """As Scrapy closes a worker: the pipelines, then the spider_closed signal."""
+        self.grouping.close_spider()
+        self.storage.close_spider()
+        self.grouping.spider_closed()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_two_interleaved_workers_group_and_pick_canonicals_like_one(
+    postgres_url: str, sqlite_url: str, seed: int
+) -> None:
+    """Two workers on one database take the articles in a random order and share, the
+    first to run out closing while the other goes on (as `scrapy crawl` workers do): the
+    stories and canonicals stored are those of one worker taking them all."""
+    run(sqlite_url, story_items())
+    items = story_items()
+    generator = random.Random(seed)
+    generator.shuffle(items)
+    owners = [generator.randrange(2) for _ in items]
+    assert set(owners) == {0, 1}
+    last_item = {owner: position for position, owner in enumerate(owners)}
+    workers = [SimulatedWorker(postgres_url) for _ in range(2)]
+    for position, (each, owner) in enumerate(zip(items, owners, strict=True)):
+        workers[owner].process(each)
+        if position == last_item[owner] and position < len(items) - 1:
+            workers[owner].close()
+    workers[owners[-1]].close()
+
+    shared, single = stored(postgres_url)[0], stored(sqlite_url)[0]
+    assert partition(shared) == partition(single)
+    assert {url: canonical for url, (_, canonical) in shared.items()} == {
+        url: canonical for url, (_, canonical) in single.items()
+    }
+    # Sanity: the corpus has four stories of five (one copy group of four in each).
+    assert sorted(len(group) for group in partition(single)) == [1, 1, 5, 5, 5, 5]
 
 
 def stored_signatures(database_url: str) -> dict[str, tuple[object, ...]]:

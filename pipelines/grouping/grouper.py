@@ -284,6 +284,10 @@ class StoryGrouper:
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def __contains__(self, url: object) -> bool:
+        """Whether an article of this URL is indexed."""
+        return url in self._nodes
+
     def signature(self, article: GroupingInput) -> Signature:
         """Features, MinHash and band keys of one article (pure; nothing is indexed)."""
         return self.signatures([article])[0]
@@ -351,6 +355,38 @@ class StoryGrouper:
             node = self._nodes.get(url)
             if node is not None:
                 node.decision = decision
+
+    def component_urls(self, urls: Iterable[str]) -> list[str]:
+        """Every indexed article linked, directly or through others, to one of `urls`
+        (those indexed), the indexed ones of `urls` included, in URL order."""
+        found: set[str] = set()
+        for url in urls:
+            node = self._nodes.get(url)
+            if node is not None and url not in found:
+                found.update(member.url for member in self._component(node))
+        return sorted(found)
+
+    def regroup(
+        self, urls: Iterable[str], held: Iterable[tuple[str, GroupingDecision]] = ()
+    ) -> None:
+        """Recompute canonicals and stories of the components of `urls` from every link
+        known, after setting the `held` decisions (`set_decisions`).
+
+        Membership and canonicals follow from the links alone; the held decisions only
+        name the stories (`_story_key`) and are what `take_changes` reports changes
+        against. Several workers regrouping a component from the same held decisions
+        (what storage holds) and the same links therefore reach the same result, and
+        regrouping a result again changes nothing.
+        """
+        self.set_decisions(held)
+        done: set[str] = set()
+        for url in sorted(set(urls)):
+            node = self._nodes.get(url)
+            if node is None or url in done:
+                continue
+            component = self._component(node)
+            done.update(member.url for member in component)
+            self._regroup_component(component)
 
     def assign(self, article: GroupingInput) -> GroupingDecision:
         """Decide the copy and story links of a new (or re-read) article and index it.
@@ -568,7 +604,10 @@ class StoryGrouper:
 
     def _regroup(self, start: _Node) -> None:
         """Recompute canonicals and stories of the component `start` belongs to."""
-        component = self._component(start)
+        self._regroup_component(self._component(start))
+
+    def _regroup_component(self, component: list[_Node]) -> None:
+        """Recompute canonicals and stories of one component (in canonical order)."""
         groups = self._copy_groups(component)
         clusters = self._story_clusters(groups)
         # Largest first, so a merge keeps the bigger story's key and re-points the smaller.

@@ -464,16 +464,18 @@ def _grouping_input(item: ArticleItem) -> GroupingInput:
     )
 
 
+def decision_from_stored(stored: StoredDecision) -> GroupingDecision:
+    """The grouping decision an article's stored row holds."""
+    is_copy = stored.duplicate_of_url is not None
+    return GroupingDecision(
+        stored.story_key or stored.url,
+        stored.duplicate_of_url,
+        stored.similarity if is_copy else None,
+        None if is_copy else stored.similarity,
+        stored.method or "loaded",
+    )
+
+
 def _stored_decisions(store: GroupingStore) -> Iterator[tuple[str, GroupingDecision]]:
     for stored in store.iter_decisions():
-        is_copy = stored.duplicate_of_url is not None
-        yield (
-            stored.url,
-            GroupingDecision(
-                stored.story_key or stored.url,
-                stored.duplicate_of_url,
-                stored.similarity if is_copy else None,
-                None if is_copy else stored.similarity,
-                stored.method or "loaded",
-            ),
-        )
+        yield stored.url, decision_from_stored(stored)
