@@ -373,6 +373,9 @@ def test_url_dates() -> None:
         (["Ann Berg, Home- and Transit Expert"], ["Ann Berg"]),
         # A month abbreviation read as a name; names that only start like one stay.
         (["Dec"], []),
+        # A form field's label and a copyright line name nobody.
+        (["Name"], []),
+        (["The Lantern Media Group ©"], []),
         (["Monica"], ["Monica"]),
         (["Maria & Katerina"], ["Maria", "Katerina"]),
         (["Ann Marie Mayer"], ["Ann Marie Mayer"]),

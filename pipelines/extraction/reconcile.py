@@ -67,9 +67,21 @@ _CREDENTIAL = re.compile(r"^(?:[A-Z]{2,6}|Ph\.?\s?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,
 # A CMS account's login name: one word in lower case, or holding dots, underscores or
 # digits, or a capital inside it ("annberg", "ann.berg", "ann_b2", "AnnB").
 _LOGIN = re.compile(r"^(?:[^\W\d_A-Z]+|\S*[._\d]\S*|\S*[a-z][A-Z]\S*)$")
-# The accounts a template names when no person is set: no by-line.
+# The accounts a template names when no person is set, and the label of a form's name
+# field: no by-line.
 _PLACEHOLDER_ACCOUNTS = frozenset(
-    {"admin", "administrator", "root", "user", "guest", "webmaster", "undefined", "null", "none"}
+    {
+        "admin",
+        "administrator",
+        "root",
+        "user",
+        "guest",
+        "webmaster",
+        "undefined",
+        "null",
+        "none",
+        "name",
+    }
 )
 
 
@@ -624,7 +636,8 @@ def clean_authors(raw_names: list[str], site_name: str | None = None) -> list[st
     names: list[str] = []
     for raw in raw_names:
         raw = _BY_PREFIX.sub("", " ".join(raw.split()))
-        if "http" in raw or ("@" in raw and " " not in raw):
+        # A link, a handle, or a copyright line ("© The Lantern Media Group").
+        if "http" in raw or ("@" in raw and " " not in raw) or "©" in raw:
             continue
         # Quotation marks around a name are the template's ('"Ann Berg"'), not the name's.
         pieces = _NAME_SPLIT.split(raw)
