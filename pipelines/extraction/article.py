@@ -28,7 +28,6 @@ from trafilatura.metadata import (
     extract_url,
 )
 from trafilatura.settings import Extractor, set_date_params
-from trafilatura.utils import load_html
 
 from crawler.items import ExtractedArticle
 from pipelines.extraction.body import (
@@ -54,6 +53,7 @@ from pipelines.extraction.document import (
 )
 from pipelines.extraction.language import LanguageDetector
 from pipelines.extraction.metadata import PageMetadata, page_metadata
+from pipelines.extraction.parsing import parse_html
 from pipelines.extraction.reconcile import (
     choose_authors,
     choose_modified,
@@ -119,7 +119,7 @@ def _from_html(
 ) -> ExtractedArticle:
     # One parse serves every reader: our metadata, trafilatura's, and its extraction
     # passes (trafilatura works on its own copy of the tree).
-    tree = load_html(html)
+    tree = parse_html(html)
     meta = page_metadata(tree) if tree is not None else PageMetadata()
     web_url = url if url.startswith("http") else None
     found = extractor_metadata(tree, web_url)
