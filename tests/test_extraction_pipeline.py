@@ -26,7 +26,7 @@ from pipelines.extraction.body import (
     prefer_json_ld_body,
 )
 from pipelines.extraction.language import LanguageDetector
-from pipelines.extraction.pipeline import ExtractionPipeline
+from pipelines.extraction.pipeline import ExtractionPipeline, uses_worker_pool
 from pipelines.rejection import RejectedItem
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
@@ -118,6 +118,26 @@ def test_project_default_is_one_worker_per_core() -> None:
         get_crawler(settings_dict={"EXTRACTION_WORKERS": "0"})
     )
     assert in_process.workers == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, True),
+        ({"EXTRACTION_WORKERS": "0"}, False),
+        ({"EXTRACTION_WORKERS": "-3"}, False),  # the pipeline itself reports the bad value
+        ({"ITEM_PIPELINES": {"pipelines.storage.StoragePipeline": 300}}, False),
+        ({"ITEM_PIPELINES": {ExtractionPipeline: 100}}, True),
+    ],
+    ids=["project-default", "in-process", "bad-value", "no-extraction", "class-entry"],
+)
+def test_crawl_command_knows_from_settings_whether_workers_are_used(
+    overrides: dict[str, object], expected: bool
+) -> None:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.update(overrides, priority="cmdline")
+    assert uses_worker_pool(settings) is expected
 
 
 def blocks(*texts: str) -> list[Block]:

@@ -2,7 +2,9 @@
 
 A spider may define a `check_arguments(**spider_arguments)` class method that raises
 `UsageError`; a bad argument then gives one error line and exit status 2 instead of a
-traceback from inside the engine. The database is reached once before the crawl starts:
+traceback from inside the engine. When the crawl extracts in worker processes, their
+fork server is started first, so that it loads the extraction code while the rest of the
+crawl is set up. The database is reached once before the crawl starts:
 if it cannot be, one line names it (password masked) and the exit status is 1. Its schema
 is then upgraded to the newest migration, or, with `STORAGE_AUTO_MIGRATE` false, the crawl
 refuses to start on a schema that is behind (one line, exit status 1).
@@ -25,6 +27,8 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from pipelines.database_settings import open_database
+from pipelines.extraction.pipeline import uses_worker_pool
+from pipelines.extraction.pool import start_fork_server
 from storage.database import DatabaseUnavailable
 from storage.migrate import SchemaOutOfDate
 
@@ -44,6 +48,11 @@ class Command(ScrapyCrawlCommand):
                     print(f"scrapy crawl {args[0]}: error: {error}", file=sys.stderr)
                     self.exitcode = 2
                     return
+        assert self.settings is not None
+        if uses_worker_pool(self.settings):
+            # The workers' fork server loads the extraction code on another core while
+            # this process checks the database and builds the crawl's components.
+            start_fork_server()
         if not self._database_ready():
             self.exitcode = 1
             return

@@ -23,7 +23,9 @@ from typing import Any, Self, get_args
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.conf import build_component_list
 
 from crawler.items import ArticleItem
 from pipelines.extraction.document import (
@@ -80,6 +82,26 @@ def worker_count_from_setting(value: Any) -> int:
             f"EXTRACTION_WORKERS must be 0 or more (or None for one per core), not {value!r}"
         )
     return workers
+
+
+def uses_worker_pool(settings: BaseSettings) -> bool:
+    """Whether a crawl with `settings` will extract in worker processes: the pipeline is
+    enabled and `EXTRACTION_WORKERS` is above 0.
+
+    Read from the settings alone, importing no other component (the answer decides whether
+    to start the workers' fork server before the components are built): a pipeline is
+    recognised by its class, or by its import path naming this class. Settings a spider
+    sets for itself are not seen: its crawl then starts the fork server a little later.
+    """
+    enabled = any(
+        (isinstance(path, str) and path.rsplit(".", 1)[-1] == ExtractionPipeline.__name__)
+        or (isinstance(path, type) and issubclass(path, ExtractionPipeline))
+        for path in build_component_list(settings.getwithbase("ITEM_PIPELINES"))
+    )
+    try:
+        return enabled and worker_count_from_setting(settings.get("EXTRACTION_WORKERS")) > 0
+    except ValueError:  # the pipeline reports the bad setting when it is built
+        return False
 
 
 class ExtractionPipeline:
