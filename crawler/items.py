@@ -71,3 +71,16 @@ class ArticleItem:
     refetch_reason: str | None = None
     article: ExtractedArticle | None = None
     grouping: GroupingDecision | None = None
+
+    def __repr__(self) -> str:
+        """One short line for logs (Scrapy logs every dropped item): the body as its size,
+        the article as its title and length, never the page itself."""
+        parts = [repr(self.url), self.source]
+        parts.append("no body" if self.body is None else f"{len(self.body)} bytes")
+        if self.read_error is not None:
+            parts.append(f"read_error={self.read_error!r}")
+        if self.article is not None:
+            parts.append(f"title={self.article.title!r} ({self.article.word_count} words)")
+        if self.grouping is not None:
+            parts.append(f"story={self.grouping.story_key!r}")
+        return f"ArticleItem({', '.join(parts)})"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from scrapy.logformatter import LogFormatter
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
@@ -44,6 +45,22 @@ def test_extraction_pipeline_attaches_the_article() -> None:
     assert item.article is not None
     assert item.article.published_at == datetime(2021, 2, 25, tzinfo=UTC)
     assert crawler.stats is not None and crawler.stats.get_value("extraction/extracted") == 1
+
+
+def test_log_lines_name_items_without_their_pages() -> None:
+    """Scrapy logs every dropped item and, at DEBUG, every stored one, with its repr."""
+    crawler = get_crawler(FilesSpider, settings_dict=IN_PROCESS)
+    pipeline = ExtractionPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    item = pipeline.process_item(seed_item("washington-times-biden-airstrikes-syria.txt"))
+    assert item.body is not None and item.article is not None
+    spider = FilesSpider.from_crawler(crawler, path=str(SEEDS))
+    formatted = LogFormatter().dropped(item, RejectedItem("duplicate_url"), None, spider)
+    line = formatted["msg"] % formatted["args"]
+    assert item.url in line and f"{len(item.body)} bytes" in line
+    assert repr(item.article.title) in line
+    assert item.body.decode()[:80] not in line and item.article.text[:80] not in line
+    assert len(line) < 400
 
 
 def test_extraction_pipeline_rejects_binary_with_reason_and_stat() -> None:
