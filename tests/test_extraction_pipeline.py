@@ -120,6 +120,36 @@ def test_project_default_is_one_worker_per_core() -> None:
     assert in_process.workers == 0
 
 
+FERRY_BERTH = """<html><head><title>Ferry berth decision</title></head><body><article>
+<h1>Ferry berth decision</h1>
+<p>The harbour board met on the quay on Tuesday to settle the question of the old ferry berth, empty for years.</p>
+<p>Members heard from fishermen, shopkeepers and the sailing club, who all want a say in what is built there.</p>
+<p>The chair said a decision on the design would follow once the engineers had surveyed the sea wall again.</p>
+<p>A public meeting in the town hall will show residents the three plans the board has drawn up so far.</p>
+</article>{footer}</body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("footer", "published"),
+    [
+        ("<footer><p>© 2024 Harbour Gazette. All rights reserved.</p></footer>", None),
+        (
+            "<p class='posted'>Posted on March 3, 2024</p><footer><p>© 2024 Harbour Gazette.</p></footer>",
+            datetime(2024, 3, 3, tzinfo=UTC),
+        ),
+    ],
+    ids=["copyright-year-only", "date-in-text"],
+)
+def test_a_copyright_year_is_no_publish_date(
+    footer: str, published: datetime | None, languages: LanguageDetector
+) -> None:
+    """The text search's year found alone (as 1 January) is dropped; a full date is kept."""
+    page = FERRY_BERTH.format(footer=footer)
+    document = RawDocument("https://gazette.example/ferry-berth", page.encode(), "text/html")
+    article = extract_article(document, ExtractionOptions(), languages)
+    assert article.published_at == published
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [

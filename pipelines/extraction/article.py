@@ -72,6 +72,8 @@ _NOT_AN_ARTICLE = re.compile(
     re.IGNORECASE,
 )
 _ERROR_PAGE_MAX_WORDS = 150
+# How htmldate writes the day of a year it found without month and day ("-MM-DD").
+_NEW_YEARS_DAY = "-01-01"
 
 
 def extract_article(
@@ -191,10 +193,18 @@ class ExtractorMetadata:
     @cached_property
     def date(self) -> str | None:
         """htmldate's publish date: the extensive search trafilatura's own extraction runs
-        (dates written in the text, the fallback when the markup states none)."""
+        (dates written in the text, the fallback when the markup states none).
+
+        A 1 January is dropped: it is how htmldate gives a year found alone, and the year
+        alone on a page is its copyright line ("© 2025") far more often than an article
+        dated on New Year's Day that states its date nowhere in its markup.
+        """
         if self.tree is None:
             return None
-        return find_date(self.tree, **{**set_date_params(True), "url": self.url})
+        found = find_date(self.tree, **{**set_date_params(True), "url": self.url})
+        if found is not None and found[4:] == _NEW_YEARS_DAY:
+            return None
+        return found
 
 
 def extractor_metadata(tree: HtmlElement | None, url: str | None) -> ExtractorMetadata:
