@@ -8,7 +8,8 @@ Builds a WARC of at least `--pages` HTML responses from ../shared/data/wcxb-dev-
    tree (Scrapy plus its extraction workers: summed RSS, and summed PSS, which counts
    pages the workers share once) and the CPU time of each part;
 2. plain trafilatura, `bare_extraction(..., with_metadata=True)` page by page in one
-   process: pages/s.
+   process: pages/s, timed before and again after newsfold (a shared machine's speed
+   drifts over minutes; the ratio is against the mean of the two, and against each).
 Prints both rates and their ratio, and the start-up cost inside newsfold's rate: a crawl
 of a one-page WARC, timed from process start to its page leaving the pipelines and to exit.
 
@@ -215,6 +216,7 @@ def main() -> None:
         print(
             f"WARC: {arguments.pages} pages, {warc.stat().st_size / 2**20:.1f} MiB; {os.cpu_count()} cores"
         )
+        before = run_trafilatura(pages, arguments.pages)
         # Untimed: a first crawl on a fresh checkout compiles the grouping kernels (numba
         # caches them beside the code), which no later crawl pays again.
         warm_up = Path(folder) / "warm-up.warc.gz"
@@ -229,8 +231,8 @@ def main() -> None:
         newsfold_rate = arguments.pages / seconds
         print(
             f"newsfold (scrapy crawl warc, end to end): {seconds:6.1f} s  {newsfold_rate:6.1f} pages/s  "
-            f"stored {stored}  peak RSS {usage.peak_rss_mib:.0f} MiB "
-            f"(Scrapy process {usage.peak_root_rss_mib:.0f} MiB), peak PSS {usage.peak_pss_mib:.0f} MiB"
+            f"stored {stored}  peak memory (PSS) {usage.peak_pss_mib:.0f} MiB; "
+            f"RSS summed {usage.peak_rss_mib:.0f} MiB (Scrapy process {usage.peak_root_rss_mib:.0f} MiB)"
         )
         scrapy_cpu = usage.cpu_seconds.get(root, 0.0)
         workers_cpu = sum(usage.cpu_seconds.values()) - scrapy_cpu
@@ -244,13 +246,21 @@ def main() -> None:
             f"  start-up: a one-page crawl has its page through after {first_page:.2f} s "
             f"and exits after {exit_seconds:.2f} s"
         )
-        trafilatura_seconds, trafilatura_cpu = run_trafilatura(pages, arguments.pages)
+        # Timed once before and once after newsfold: a shared machine's speed drifts over
+        # minutes, and the mean of the two brackets the conditions newsfold ran in.
+        trafilatura_runs = [before, run_trafilatura(pages, arguments.pages)]
+        for label, (run_seconds, run_cpu) in zip(("before", "after"), trafilatura_runs):
+            print(
+                f"trafilatura bare_extraction, one process ({label}): {run_seconds:6.1f} s  "
+                f"{arguments.pages / run_seconds:6.1f} pages/s  CPU {run_cpu * per_page:5.1f} ms/page"
+            )
+        trafilatura_seconds = sum(run[0] for run in trafilatura_runs) / 2
+        trafilatura_cpu = sum(run[1] for run in trafilatura_runs) / 2
         trafilatura_rate = arguments.pages / trafilatura_seconds
         print(
-            f"trafilatura bare_extraction, one process: {trafilatura_seconds:6.1f} s  "
-            f"{trafilatura_rate:6.1f} pages/s  CPU {trafilatura_cpu * per_page:5.1f} ms/page"
+            f"ratio newsfold / trafilatura (mean of both): {newsfold_rate / trafilatura_rate:.2f}x "
+            f"(against each: {', '.join(f'{run[0] / seconds:.2f}x' for run in trafilatura_runs)})"
         )
-        print(f"ratio newsfold / trafilatura: {newsfold_rate / trafilatura_rate:.2f}x")
         total_cpu = scrapy_cpu + workers_cpu
         cores = os.cpu_count() or 1
         workers = cores if arguments.workers is None else arguments.workers
