@@ -90,11 +90,11 @@ _NOT_HEADLINE_TAGS = _UNSEEN_TAGS | frozenset({"time", "h2", "h3", "h4", "h5", "
 # Where those elements break a heading's lines (a control character, and whitespace to
 # `str.split`: the heading's words come out the same).
 _LINE_BREAK = "\x1e"
-# A paragraph of this many words is the article's prose (a teaser or caption is shorter),
-# and a page's first few subheadings are all the headline can be.
+# A paragraph of this many words is the article's prose (a teaser or caption is shorter).
 _PROSE_WORDS = 25
-_LEAD_HEADINGS = 5
+# A page's first few `<h1>`s, and `<h2>`s before its prose, are all the headline can be.
 _HEADINGS_KEPT = 5
+_LEAD_HEADINGS = 5
 # How far from the headline a date still belongs to it: a by-line block above or below.
 _HEADLINE_TEXT_BEFORE = 300
 _HEADLINE_TEXT_AFTER = 600

@@ -64,9 +64,9 @@ _JOB_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CREDENTIAL = re.compile(r"^(?:[A-Z]{2,6}|Ph\.?\s?D\.?|M\.?D\.?|Jr\.?|Sr\.?|I{2,3})$")
-# A CMS account's login name: one word in lower case, or holding dots, underscores or
-# digits, or a capital inside it ("annberg", "ann.berg", "ann_b2", "AnnB").
-_LOGIN = re.compile(r"^(?:[^\W\d_A-Z]+|\S*[._\d]\S*|\S*[a-z][A-Z]\S*)$")
+# A CMS account's login name: one word in lower case, or holding dots or underscores, or
+# a capital inside it ("annberg", "ann.berg", "ann_berg", "AnnB").
+_LOGIN = re.compile(r"^(?:[^\W\d_A-Z]+|\S*[._]\S*|\S*[a-z][A-Z]\S*)$")
 # The accounts a template names when no person is set, and the label of a form's name
 # field: no by-line.
 _PLACEHOLDER_ACCOUNTS = frozenset(
@@ -591,7 +591,8 @@ def choose_authors(
 
     A source naming only the site itself names no person, so a later source may still
     name one; when none does, the site's name is the by-line (a company's blog crediting
-    its posts to the company).
+    its posts to the company). A login name ("annberg") is the by-line as written, unless
+    the by-line beside the headline names a person.
     """
     site = site_name or meta.site_name
     sources: tuple[Fallback[list[str]], ...] = (
