@@ -38,7 +38,8 @@ DATA = ROOT.parent / "shared" / "data" / "wcxb-dev-articles"
 _TOKEN = re.compile(r"\w+")
 _PLAIN_PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _CREDENTIAL = re.compile(
-    r"^(?:ph\.?\s?d\.?|m\.?d\.?|m\.?s\.?|r\.?d\.?|r\.?n\.?|mba|jr\.?|sr\.?|[A-Z]{2,6}(?:-[A-Z0-9]+)?"
+    # Capitals only, whatever the flag below: an acronym ("CFP", "MPH"), not a short name.
+    r"^(?:ph\.?\s?d\.?|m\.?d\.?|m\.?s\.?|r\.?d\.?|r\.?n\.?|mba|jr\.?|sr\.?|(?-i:[A-Z]{2,6}(?:-[A-Z0-9]+)?)"
     r"(?:\s+\d+)?)$",
     re.IGNORECASE,
 )
@@ -205,7 +206,7 @@ def main() -> int:
     }
     if args.split != "all":
         splits = {key: value for key, value in splits.items() if key.startswith(args.split)}
-    header = f"{'split':<14}{'extractor':<13}" + "".join(
+    header = f"{'split':<20}{'extractor':<13}" + "".join(
         f"{column:>10}"
         for column in ("precision", "recall", "F1", "title", "date", "author", "s/page")
     )
@@ -214,7 +215,7 @@ def main() -> int:
         for name in ("newsfold", "trafilatura"):
             scores = summarise(split_rows, name)
             print(
-                f"{split + f' ({len(split_rows)})':<14}{name:<13}"
+                f"{split + f' ({len(split_rows)})':<20}{name:<13}"
                 + "".join(f"{value:>10.4f}" for value in scores.values())
             )
     if args.dump:

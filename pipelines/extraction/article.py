@@ -72,7 +72,7 @@ _NOT_AN_ARTICLE = re.compile(
     re.IGNORECASE,
 )
 _ERROR_PAGE_MAX_WORDS = 150
-# How htmldate writes the day of a year it found without month and day ("-MM-DD").
+# The month and day htmldate gives a year it found alone ("2025" is "2025-01-01").
 _NEW_YEARS_DAY = "-01-01"
 
 
