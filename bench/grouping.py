@@ -1,7 +1,7 @@
 """Grouping speed and memory on synthetic news: articles/s, peak RSS, 1M extrapolation.
 
 Usage: .venv/bin/python bench/grouping.py [--articles 100000] [--words 1000] [--batch 64]
-                                          [--in-memory]
+                                          [--in-memory] [--dump decisions.jsonl]
 
 Builds synthetic articles of about `--words` words (real English words drawn with
 wordfreq's frequencies, plus each event's own names and places), in stories of one to six
@@ -17,7 +17,8 @@ keeps every article's features in memory instead (no database). Prints CPU time 
 article (generation excluded; saving signatures included, and shown apart), band-index
 lookup latency, the resident memory at half and at all articles, and extrapolates
 linearly to 1M articles from the growth between the two (the fixed part, tables and the
-feature cache, counted once).
+feature cache, counted once). `--dump` writes every article's final decision (one JSON
+line each, in arrival order) and every verified link, to compare two versions' grouping.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import json
 import os
 import resource
 import sys
@@ -165,6 +167,30 @@ class SignatureDatabase:
         )
 
 
+def dump_decisions(
+    path: Path,
+    grouper: StoryGrouper,
+    urls: list[str],
+    links: list[tuple[str, str, str, str, float]],
+) -> None:
+    """Write each article's final decision (arrival order), then every link (sorted)."""
+    with path.open("w", encoding="utf-8") as dump:
+        for url in urls:
+            decision = grouper.decision_of(url)
+            assert decision is not None
+            record = [
+                url,
+                decision.story_key,
+                decision.duplicate_of_url,
+                decision.method,
+                decision.duplicate_similarity,
+                decision.story_similarity,
+            ]
+            dump.write(json.dumps(record) + "\n")
+        for link in sorted(links):
+            dump.write(json.dumps(["link", *link]) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,6 +205,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--feature-cache", type=int, default=20_000, help="articles whose features stay in memory"
+    )
+    parser.add_argument(
+        "--dump", type=Path, help="write every decision and link to this JSON-lines file"
     )
     args = parser.parse_args()
     options = GroupingOptions()
@@ -199,6 +228,7 @@ def main() -> None:
     started = time.perf_counter()
     articles = synthetic_articles(args.articles, args.words)
     unsaved = 0
+    links: list[tuple[str, str, str, str, float]] = []
     while True:
         generated = time.process_time()
         batch = list(itertools.islice(articles, args.batch))
@@ -209,6 +239,11 @@ def main() -> None:
         grouper.assign_many(batch)
         grouper.take_changes()  # the pipeline hands them to storage
         grouping_cpu += time.process_time() - cpu_started
+        if args.dump is not None and database is None:  # the database takes them otherwise
+            links.extend(
+                (link.url, link.other_url, link.level, link.method, link.similarity)
+                for link in grouper.take_new_links()
+            )
         for article in batch:
             urls.append(article.url)
             if len(urls) % max(1, args.articles // 2000) == 0:
@@ -244,6 +279,13 @@ def main() -> None:
     duplicates = sum(1 for url in urls if (d := grouper.decision_of(url)) and d.duplicate_of_url)
     stories = len({d.story_key for url in urls if (d := grouper.decision_of(url))})
     print(f"  {duplicates} copies, {stories} stories")
+    if args.dump is not None:
+        if database is not None:
+            links = [
+                (row.url, row.other_url, row.level, row.method, row.similarity)
+                for row in database.store.iter_links()
+            ]
+        dump_decisions(args.dump, grouper, urls, links)
 
     bands = probes
     index = grouper._index  # the band index on its own: one lookup per article

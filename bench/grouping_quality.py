@@ -1,6 +1,7 @@
 """Grouping quality: ECB+ stories and synthetic wire copies, B-cubed P/R/F1.
 
 Usage: .venv/bin/python bench/grouping_quality.py [--data ../shared/data] [--orders 3]
+                                                  [--dump decisions.jsonl]
 
 Stories: the 982 ECB+ documents (no dates) go through `StoryGrouper` with the default
 options; the predicted story of a document is its story key, scored against the gold
@@ -15,11 +16,16 @@ one), the original; from those of 120+ words also five edited copies
 variant), plus a copy combining trim and copy-edits. Gold: each original with its
 copies. Predicted: the canonical (`duplicate_of_url`, else itself). Baseline: plain
 MinHash LSH at Jaccard 0.8 on word 5-shingles, linked transitively.
+
+`--dump` writes every decision of the file-order story run and of the copy run (one
+JSON line each), to compare two versions' grouping.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -31,6 +37,7 @@ import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -133,7 +140,11 @@ def average_link(ids: list[str], similarity: np.ndarray, threshold: float) -> di
 # -- runs of the grouper -------------------------------------------------------------------
 
 
-def run_grouper(inputs: list[GroupingInput], options: GroupingOptions) -> tuple[dict[str, str], dict[str, str], float]:
+def run_grouper(
+    inputs: list[GroupingInput], options: GroupingOptions, dump: TextIO | None = None
+) -> tuple[dict[str, str], dict[str, str], float]:
+    """Stories and canonicals of `inputs` grouped in order (each decision written to
+    `dump` when given), and the seconds grouping took."""
     grouper = StoryGrouper(options)
     start = time.perf_counter()
     for article in inputs:
@@ -145,6 +156,8 @@ def run_grouper(inputs: list[GroupingInput], options: GroupingOptions) -> tuple[
         assert decision is not None
         stories[article.url] = decision.story_key
         canonicals[article.url] = decision.duplicate_of_url or article.url
+        if dump is not None:
+            dump.write(json.dumps([article.url, *dataclasses.astuple(decision)]) + "\n")
     return stories, canonicals, elapsed
 
 
@@ -277,6 +290,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--orders", type=int, default=2, help="shuffled orders to check for order independence")
     parser.add_argument("--copies-only", action="store_true", help="skip the ECB+ story figures")
+    parser.add_argument("--dump", type=Path, help="write every decision to this JSON-lines file")
     args = parser.parse_args()
     path = args.data / "ecbplus" / "ecbplus_docs.jsonl"
     if not path.is_file():
@@ -286,9 +300,11 @@ def main() -> None:
     gold = {doc["doc_id"]: doc["event_cluster"] for doc in docs}
     inputs = [GroupingInput(doc["doc_id"], doc["text"], text_hash(doc["text"]), doc["title"]) for doc in docs]
 
-    if not args.copies_only:
-        stories_bench(docs, inputs, gold, options, args.orders)
-    copies_bench(docs, options)
+    with contextlib.ExitStack() as stack:
+        dump = None if args.dump is None else stack.enter_context(args.dump.open("w", encoding="utf-8"))
+        if not args.copies_only:
+            stories_bench(docs, inputs, gold, options, args.orders, dump)
+        copies_bench(docs, options, dump)
 
 
 def stories_bench(
@@ -297,6 +313,7 @@ def stories_bench(
     gold: dict[str, str],
     options: GroupingOptions,
     orders: int,
+    dump: TextIO | None = None,
 ) -> None:
     print(f"ECB+ stories: {len(docs)} documents, {len(set(gold.values()))} events")
     ids = [doc["doc_id"] for doc in docs]
@@ -307,7 +324,7 @@ def stories_bench(
         key=lambda scored: scored[0][2],
     )
     print(f"  baseline TF-IDF average-link @{best[1]:.3f} (best)", fmt(best[0]))
-    stories, _, elapsed = run_grouper(inputs, options)
+    stories, _, elapsed = run_grouper(inputs, options, dump)
     print("  newsfold StoryGrouper (defaults)       ", fmt(bcubed(stories, gold)), f"[{len(docs) / elapsed:.0f} docs/s]")
     reference = partition(stories)
     rng = random.Random(7)
@@ -321,13 +338,15 @@ def stories_bench(
 
 
 
-def copies_bench(docs: list[dict[str, str]], options: GroupingOptions) -> None:
+def copies_bench(
+    docs: list[dict[str, str]], options: GroupingOptions, dump: TextIO | None = None
+) -> None:
     copy_inputs, copy_gold = build_copies(docs, random.Random(11))
     copies = sum(1 for url, origin in copy_gold.items() if url != origin)
     originals = len(set(copy_gold.values()))
     print(f"Copies: {len(copy_inputs)} articles, {copies} edited copies of {originals} distinct ECB+ originals")
     print("  baseline MinHash LSH Jaccard>=0.8      ", fmt(bcubed(minhash_baseline(copy_inputs), copy_gold)))
-    _, canonicals, elapsed = run_grouper(copy_inputs, options)
+    _, canonicals, elapsed = run_grouper(copy_inputs, options, dump)
     print("  newsfold canonical (defaults)          ", fmt(bcubed(canonicals, copy_gold)), f"[{len(copy_inputs) / elapsed:.0f} docs/s]")
     wrong = Counter(
         url.split("/")[2].split(".")[0]

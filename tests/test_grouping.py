@@ -352,11 +352,11 @@ def test_band_index_searches_runs_for_many_queries_as_for_each() -> None:
         index.add(number, rng.integers(0, 3000, 8).astype(np.uint64))
     queries = [(rng.integers(0, 3000, 8).astype(np.uint64), split) for split in (0, 3, 8, 5)]
     with index.runs_held():
-        runs_before = [keys.copy() for keys, _ in index._runs]
+        runs_before = [run.keys.copy() for run in index._runs]
         in_runs = index.lookup_runs(queries)
         for number in range(400, 800):  # more than a merge's worth of keys
             index.add(number, rng.integers(0, 3000, 8).astype(np.uint64))
-        assert [keys.tolist() for keys, _ in index._runs] == [k.tolist() for k in runs_before]
+        assert [run.keys.tolist() for run in index._runs] == [k.tolist() for k in runs_before]
         for (keys, split), (first, rest) in zip(queries, in_runs, strict=True):
             buffered_first, buffered_rest = index.lookup_buffer(keys, split)
             assert (first | buffered_first, rest | buffered_rest) == index.lookup_split(keys, split)
@@ -382,12 +382,13 @@ def test_band_index_merged_runs_are_the_stable_sort_of_everything_added() -> Non
     keys, numbers = np.concatenate(added_keys), np.concatenate(added_numbers)
     order = np.argsort(keys, kind="stable")
     assert len(index._runs) > 1  # the merge of runs was exercised, not only one sort
-    run_keys = np.concatenate([run[0] for run in index._runs])
-    run_numbers = np.concatenate([run[1] for run in index._runs])
+    run_keys = np.concatenate([run.keys for run in index._runs])
+    run_numbers = np.concatenate([run.numbers for run in index._runs])
     by_run = np.lexsort((run_numbers, run_keys))
     assert np.array_equal(run_keys[by_run], keys[order])
     assert np.array_equal(run_numbers[by_run], numbers[order])
-    for run_keys_sorted, run_numbers_of in index._runs:
+    for run in index._runs:
+        run_keys_sorted, run_numbers_of = run.keys, run.numbers
         assert np.all(run_keys_sorted[:-1] <= run_keys_sorted[1:])
         same_key = run_keys_sorted[:-1] == run_keys_sorted[1:]
         # Stable: under one key, earlier articles first.

@@ -543,20 +543,27 @@ class FeatureExtractor:
                 _CAPITALISED_WEIGHT,
             )
         )
-        words = len(content)
-        idf_read = self._word_idf(tokens, np.concatenate([content, pairs, pairs + 1]))
-        # wordfreq's frequency of a phrase: 1 / (1/f1 + 1/f2), floored like a word's.
-        pair_idf = np.minimum(
-            np.logaddexp(idf_read[words : words + len(pairs)], idf_read[words + len(pairs) :]),
-            -math.log(_MIN_FREQUENCY),
-        )
-        all_idf = np.concatenate([idf_read[:words], pair_idf])
         # The kernel sorts each document's terms by hash, counting boosted occurrences.
         terms, counts, first_occurrence, bounds, content_words = kernels.term_table(
             hashes, boosts, meaningful, word_bounds, pair_bounds
         )
-        # Each term's idf is its first occurrence's (the one a text alone would take).
-        idf = np.maximum(all_idf[first_occurrence] - _COMMON_WORD_IDF, 0.0)
+        # Each term's idf is its first occurrence's (the one a text alone would take),
+        # looked up for the distinct terms only (a word's idf is its hash's).
+        is_pair = first_occurrence >= len(content)
+        word_tokens = content[first_occurrence[~is_pair]]
+        pair_tokens = pairs[first_occurrence[is_pair] - len(content)]
+        idf_read = self._word_idf(
+            tokens, np.concatenate([word_tokens, pair_tokens, pair_tokens + 1])
+        )
+        words, pair_count = len(word_tokens), len(pair_tokens)
+        term_idf = np.empty(len(terms), dtype=idf_read.dtype)
+        term_idf[~is_pair] = idf_read[:words]
+        # wordfreq's frequency of a phrase: 1 / (1/f1 + 1/f2), floored like a word's.
+        term_idf[is_pair] = np.minimum(
+            np.logaddexp(idf_read[words : words + pair_count], idf_read[words + pair_count :]),
+            -math.log(_MIN_FREQUENCY),
+        )
+        idf = np.maximum(term_idf - _COMMON_WORD_IDF, 0.0)
         weights = (1.0 + np.log(counts)) * idf
         # One document's norm is one dot product, as for a text alone (a segmented sum
         # would add in another order and change the last bits).

@@ -1,11 +1,14 @@
-"""Compiled loops of feature extraction (numba), each one pass over a batch's arrays.
+"""Compiled loops of grouping (numba), each one pass over a batch's arrays: feature
+extraction's, the verification's intersections, average-link clustering and the band
+index's run merges.
 
 They compute exactly what the whole-array numpy formulation in `features` computed
 (integer hashes, gathers, sorts and sums of small integers: nothing whose rounding depends
 on the order of operations); the floating-point steps (logarithms, dot products) stay in
 numpy. Compiled on first use and cached beside this file (`cache=True`), so a process
-after the first loads machine code instead of compiling. Imported only by
-`FeatureExtractor` when it is built: importing numba costs about 0.15 s.
+after the first loads machine code instead of compiling. Imported when first needed (by
+`FeatureExtractor` when it is built), not with the modules that use it: importing numba
+costs about 0.15 s.
 """
 
 from __future__ import annotations
@@ -100,27 +103,6 @@ def tokens(
 
 
 @numba.njit(nogil=True, cache=True)
-def _table_value(
-    key: np.uint64,
-    shift: np.uint64,
-    slot_keys: npt.NDArray[np.uint64],
-    slot_values: npt.NDArray[np.float32],
-    overflow_keys: npt.NDArray[np.uint64],
-    overflow_values: npt.NDArray[np.float32],
-    missing: np.float32,
-) -> np.float32:
-    """`_HashTable`'s value of one key: its slot's, else the overflow's, else `missing`."""
-    slot = key >> shift
-    if slot_keys[slot] == key:
-        return np.float32(slot_values[slot])
-    if len(overflow_keys):
-        found = np.searchsorted(overflow_keys, key)
-        if found < len(overflow_keys) and overflow_keys[found] == key:
-            return np.float32(overflow_values[found])
-    return missing
-
-
-@numba.njit(nogil=True, cache=True)
 def table_get(
     keys: npt.NDArray[np.uint64],
     shift: np.uint64,
@@ -131,13 +113,34 @@ def table_get(
     default: float,
 ) -> npt.NDArray[np.float32]:
     """`_HashTable.get`: the value of each key (its slot's, else the overflow's), else
-    `default`, as float32 (what the values are stored as)."""
+    `default`, as float32 (what the values are stored as).
+
+    One loop with the lookup written out: a function called per key with the table's
+    arrays cost an atomic reference count per array and call (about 25 ns a key, three
+    times the lookup itself), and `np.searchsorted` of one key allocates.
+    """
     result = np.empty(len(keys), np.float32)
     missing = np.float32(default)
+    overflow = len(overflow_keys)
     for position in range(len(keys)):
-        result[position] = _table_value(
-            keys[position], shift, slot_keys, slot_values, overflow_keys, overflow_values, missing
-        )
+        key = keys[position]
+        slot = key >> shift
+        if slot_keys[slot] == key:
+            result[position] = slot_values[slot]
+            continue
+        # The overflow's leftmost binary search.
+        low = 0
+        high = overflow
+        while low < high:
+            middle = (low + high) >> 1
+            if overflow_keys[middle] < key:
+                low = middle + 1
+            else:
+                high = middle
+        if low < overflow and overflow_keys[low] == key:
+            result[position] = overflow_values[low]
+        else:
+            result[position] = missing
     return result
 
 
@@ -180,13 +183,7 @@ def term_occurrences(
     """
     size = len(hashes)
     shift, slot_keys, slot_values, overflow_keys, overflow_values = stop_table
-    no_value = np.float32(0.0)
-    stop = np.empty(size, np.bool_)
-    for token in range(size):
-        value = _table_value(
-            hashes[token], shift, slot_keys, slot_values, overflow_keys, overflow_values, no_value
-        )
-        stop[token] = value > 0
+    stop = table_get(hashes, shift, slot_keys, slot_values, overflow_keys, overflow_values, 0.0) > 0
     content = np.empty(size, np.int64)
     pairs = np.empty(max(size - 1, 0), np.int64)
     word_bounds = np.zeros(count + 1, np.int64)
@@ -518,3 +515,65 @@ def minhashes(
                 if value < row[permutation]:
                     row[permutation] = value
     return result
+
+
+@numba.njit(nogil=True, cache=True)
+def merge_sorted(
+    first_keys: npt.NDArray[np.uint64],
+    first_numbers: npt.NDArray[np.int32],
+    second_keys: npt.NDArray[np.uint64],
+    second_numbers: npt.NDArray[np.int32],
+    merged_keys: npt.NDArray[np.uint64],
+    merged_numbers: npt.NDArray[np.int32],
+) -> None:
+    """Two sorted runs of (key, number) merged into `merged_keys` and `merged_numbers`
+    (of their summed length), the first run's entries before the second's under an equal
+    key: what a stable sort of the two concatenated gives, in one linear pass."""
+    mine = theirs = written = 0
+    while mine < len(first_keys) and theirs < len(second_keys):
+        if second_keys[theirs] < first_keys[mine]:
+            merged_keys[written] = second_keys[theirs]
+            merged_numbers[written] = second_numbers[theirs]
+            theirs += 1
+        else:
+            merged_keys[written] = first_keys[mine]
+            merged_numbers[written] = first_numbers[mine]
+            mine += 1
+        written += 1
+    while mine < len(first_keys):
+        merged_keys[written] = first_keys[mine]
+        merged_numbers[written] = first_numbers[mine]
+        mine += 1
+        written += 1
+    while theirs < len(second_keys):
+        merged_keys[written] = second_keys[theirs]
+        merged_numbers[written] = second_numbers[theirs]
+        theirs += 1
+        written += 1
+
+
+@numba.njit(nogil=True, cache=True)
+def merge_into(
+    keys: npt.NDArray[np.uint64],
+    numbers: npt.NDArray[np.int32],
+    held: int,
+    later_keys: npt.NDArray[np.uint64],
+    later_numbers: npt.NDArray[np.int32],
+) -> None:
+    """`merge_sorted` in place: the sorted run in the first `held` entries of `keys` and
+    `numbers` (which have room for the later run's entries too) and a later sorted run,
+    merged from the back, so no entry is overwritten before it is moved; the first run's
+    entries stay before the later's under an equal key."""
+    mine = held - 1
+    theirs = len(later_keys) - 1
+    written = held + len(later_keys) - 1
+    while theirs >= 0:
+        if mine >= 0 and keys[mine] > later_keys[theirs]:
+            keys[written] = keys[mine]
+            numbers[written] = numbers[mine]
+            mine -= 1
+        else:
+            keys[written] = later_keys[theirs]
+            numbers[written] = later_numbers[theirs]
+            theirs -= 1
+        written -= 1
