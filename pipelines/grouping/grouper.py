@@ -418,36 +418,44 @@ class StoryGrouper:
             in_runs = index.lookup_runs(
                 [(signature.bands, self._copy_keys(signature)) for signature in signatures]
             )
+            # The candidates the runs hold (those of the buffer are added as each article
+            # is linked: `_candidate_numbers` of a union is the union of its parts').
+            found_in_runs = [
+                self._candidate_numbers(_when(signature), copies, related)
+                if signature.linkable
+                else set()
+                for signature, (copies, related) in zip(signatures, in_runs, strict=True)
+            ]
             # Features of the candidates found so far, in one read for the batch.
             self._features_of(
                 [
                     self._nodes[url]
-                    for signature, (copies, related) in zip(signatures, in_runs, strict=True)
-                    if signature.linkable
-                    for number in self._candidate_numbers(_when(signature), copies, related)
+                    for found in found_in_runs
+                    for number in found
                     if (url := self._urls[number]) is not None
                 ]
             )
             return [
                 self._assign(signature, found)
-                for signature, found in zip(signatures, in_runs, strict=True)
+                for signature, found in zip(signatures, found_in_runs, strict=True)
             ]
 
-    def _assign(self, signature: Signature, in_runs: tuple[set[int], set[int]]) -> GroupingDecision:
+    def _assign(self, signature: Signature, found_in_runs: set[int]) -> GroupingDecision:
         previous = self._nodes.get(signature.url)
         if previous is not None:
             if previous.text_key == _text_key(signature.text_hash):
                 return self._current_decision(previous)
             self._forget(previous)
         if signature.linkable:  # searched before the article itself is indexed
-            copy_keys = self._copy_keys(signature)
-            in_buffer = self._index.lookup_buffer(signature.bands, copy_keys)
-            copies, related = in_runs[0] | in_buffer[0], in_runs[1] | in_buffer[1]
+            copies, related = self._index.lookup_buffer(
+                signature.bands, self._copy_keys(signature)
+            )
         node = self._add_node(signature, index=True)
         self._new_signatures.append(signature)
         self._unsaved_features[node.url] = signature.features
         if signature.linkable:
-            candidates = self._candidates(node, copies, related)
+            found = found_in_runs | self._candidate_numbers(node.when, copies, related)
+            candidates = self._candidates(node, found)
             # One read for every candidate not in memory.
             candidate_features = self._features_of(candidates)
             for candidate, theirs in zip(candidates, candidate_features, strict=True):
@@ -495,16 +503,9 @@ class StoryGrouper:
 
     # -- linking ----------------------------------------------------------------------
 
-    def _candidates(self, node: _Node, copies: set[int], related: set[int]) -> list[_Node]:
-        """Articles sharing a copy band (any time), or a key term within the story window
-        (`copies` and `related`: the index's articles under the node's copy band keys and
-        under its key terms).
-
-        Key terms are story meeting points only: a report outside the window can never
-        be linked through one, so it is dropped here, before its features are read.
-        Both rules are symmetric, which keeps the links independent of arrival order.
-        """
-        found = self._candidate_numbers(node.when, copies, related)
+    def _candidates(self, node: _Node, found: set[int]) -> list[_Node]:
+        """The indexed articles of `found` (`_candidate_numbers` of the node's), other
+        than the node, in URL order."""
         found.discard(node.number)
         urls = sorted(url for number in found if (url := self._urls[number]) is not None)
         return [self._nodes[url] for url in urls]
@@ -512,7 +513,15 @@ class StoryGrouper:
     def _candidate_numbers(
         self, when: float | None, copies: set[int], related: set[int]
     ) -> set[int]:
-        """`copies`, and those of `related` within the story window of `when`."""
+        """Articles sharing a copy band (any time), or a key term within the story window
+        of `when`: `copies`, and those of `related` within the window (`copies` and
+        `related`: the index's articles under an article's copy band keys and under its
+        key terms).
+
+        Key terms are story meeting points only: a report outside the window can never
+        be linked through one, so it is dropped here, before its features are read.
+        Both rules are symmetric, which keeps the links independent of arrival order.
+        """
         found = set(copies)
         related = related - copies
         if related:

@@ -124,6 +124,7 @@ def grouping_options_from_settings(settings: BaseSettings) -> GroupingOptions:
 def signature_row(signature: Signature, scheme: str) -> SignatureRow:
     """A signature as storage keeps it."""
     features = signature.features
+    # `copy=False`: on a little-endian machine the arrays are already what is stored.
     return SignatureRow(
         signature.url,
         scheme,
@@ -132,12 +133,12 @@ def signature_row(signature: Signature, scheme: str) -> SignatureRow:
         signature.observed_at,
         signature.indexed,
         features.content_words,
-        signature.minhash.astype("<u4").tobytes(),
-        signature.bands.astype("<u8").tobytes(),
-        features.shingles.astype("<u4").tobytes(),
-        features.terms.astype("<u8").tobytes(),
-        features.weights.astype("<f4").tobytes(),
-        features.keyterms.astype("<u8").tobytes(),
+        signature.minhash.astype("<u4", copy=False).tobytes(),
+        signature.bands.astype("<u8", copy=False).tobytes(),
+        features.shingles.astype("<u4", copy=False).tobytes(),
+        features.terms.astype("<u8", copy=False).tobytes(),
+        features.weights.astype("<f4", copy=False).tobytes(),
+        features.keyterms.astype("<u8", copy=False).tobytes(),
     )
 
 
