@@ -512,3 +512,22 @@ def test_tokens_are_the_word_runs_pythons_re_finds(text: str) -> None:
     assert tokens.hashes.tolist() == alone
     assert tokens.digits.tolist() == [word.isdigit() for word in expected]
     assert tokens.capitalised.tolist() == [any(c.isupper() for c in word) for word in expected]
+
+
+@pytest.mark.parametrize("stride", [1, 3, 64])
+def test_run_hits_finds_every_entry_of_every_key_through_the_fence(stride: int) -> None:
+    """Keys repeated across fence blocks, keys below, between and above the run's."""
+    import numpy as np
+
+    from pipelines.grouping import kernels
+
+    rng = np.random.default_rng(stride)
+    run = np.sort(np.concatenate([rng.integers(10, 400, 900), np.full(200, 250)]).astype(np.uint64))
+    keys = np.sort(np.concatenate([rng.integers(0, 420, 150), [250, 250, 0, 999]]).astype(np.uint64))
+    found_keys, found_entries = kernels.run_hits(run, run[::stride].copy(), stride, keys)
+    expected = [
+        (position, entry)
+        for position, key in enumerate(keys.tolist())
+        for entry in np.flatnonzero(run == key).tolist()
+    ]
+    assert list(zip(found_keys.tolist(), found_entries.tolist(), strict=True)) == expected

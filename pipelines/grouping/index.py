@@ -27,6 +27,8 @@ _MERGE_AT = 2_048
 _RUN_RATIO = 8
 # A run merged into new arrays gets room for this many times its entries.
 _GROWTH = 2
+# Every this many keys of a run are copied into its fence (the search's first level).
+_FENCE_STRIDE = 64
 
 
 class BandIndex:
@@ -86,9 +88,11 @@ class BandIndex:
     ) -> list[tuple[set[int], set[int]]]:
         """`lookup_split` of each (keys, split) query in the sorted runs only (not the
         buffer): one search of each run for all the queries."""
+        from pipelines.grouping import kernels  # compiled loops (numba), imported on use
+
         slots: list[npt.NDArray[np.intp]] = []
         numbers: list[npt.NDArray[np.int32]] = []
-        runs = [(run.keys, run.numbers) for run in self._runs if len(run.keys)]
+        runs = [run for run in self._runs if len(run.keys)]
         if runs and queries:
             sizes = [len(keys) for keys, _ in queries]
             keys = np.concatenate([keys for keys, _ in queries]).astype(np.uint64, copy=False)
@@ -101,20 +105,10 @@ class BandIndex:
             # paths the last ones brought into the cache (about 9 times faster in a large run).
             order = np.argsort(keys)
             keys, slot = keys[order], slot[order]
-            for run_keys, run_numbers in runs:
-                starts = np.searchsorted(run_keys, keys, side="left")
-                # Most keys are in no run: only those found are searched for their end.
-                hits = np.flatnonzero(run_keys[np.minimum(starts, len(run_keys) - 1)] == keys)
-                if not len(hits):
-                    continue
-                first = starts[hits]
-                counts = np.searchsorted(run_keys, keys[hits], side="right") - first
-                # Every hit's range of entries, gathered at once.
-                offsets = np.arange(int(counts.sum())) - np.repeat(
-                    np.cumsum(counts) - counts, counts
-                )
-                numbers.append(run_numbers[np.repeat(first, counts) + offsets])
-                slots.append(np.repeat(slot[hits], counts))
+            for run in runs:
+                hit_keys, hit_entries = kernels.run_hits(run.keys, run.fence, _FENCE_STRIDE, keys)
+                numbers.append(run.numbers[hit_entries])
+                slots.append(slot[hit_keys])
         sets: list[set[int]] = [set() for _ in range(2 * len(queries))]
         if numbers:
             found_slots = np.concatenate(slots)
@@ -172,6 +166,7 @@ class BandIndex:
         run = _Run(len(keys), len(keys))
         np.take(keys, order, out=run.keys)
         np.take(numbers, order, out=run.numbers)
+        run.filled()
         del order
         while self._runs and len(self._runs[-1].keys) <= _RUN_RATIO * len(run.keys):
             run = self._runs.pop().merged_with(run)
@@ -188,15 +183,22 @@ class _Run:
     already held).
     """
 
-    __slots__ = ("_key_store", "_number_store", "keys", "numbers")
+    __slots__ = ("_key_store", "_number_store", "fence", "keys", "numbers")
 
     def __init__(self, size: int, capacity: int) -> None:
         self._key_store = _mapped(capacity, np.uint64)
         self._number_store = _mapped(capacity, np.int32)
         self.keys: npt.NDArray[np.uint64] = self._key_store[:size]
-        """The run's keys, sorted."""
+        """The run's keys, sorted (`filled` once written)."""
         self.numbers: npt.NDArray[np.int32] = self._number_store[:size]
         """The article number of each key."""
+        self.fence: npt.NDArray[np.uint64] = np.empty(0, np.uint64)
+        """Every `_FENCE_STRIDE`-th key (a small copy that searches stay in)."""
+
+    def filled(self) -> _Run:
+        """The run, its keys written: its fence rebuilt."""
+        self.fence = self.keys[::_FENCE_STRIDE].copy()
+        return self
 
     def merged_with(self, later: _Run) -> _Run:
         """This run and a `later` one as one run, this one's entries before the later's
@@ -210,12 +212,12 @@ class _Run:
                 self._key_store, self._number_store, len(self.keys), later.keys, later.numbers
             )
             self.keys, self.numbers = self._key_store[:size], self._number_store[:size]
-            return self
+            return self.filled()
         merged = _Run(size, _GROWTH * size)
         kernels.merge_sorted(
             self.keys, self.numbers, later.keys, later.numbers, merged.keys, merged.numbers
         )
-        return merged
+        return merged.filled()
 
 
 def _mapped(size: int, dtype: type[np.generic]) -> npt.NDArray[Any]:

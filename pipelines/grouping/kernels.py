@@ -577,3 +577,66 @@ def merge_into(
             numbers[written] = later_numbers[theirs]
             theirs -= 1
         written -= 1
+
+
+@numba.njit(nogil=True, cache=True)
+def run_hits(
+    run_keys: npt.NDArray[np.uint64],
+    fence: npt.NDArray[np.uint64],
+    stride: int,
+    keys: npt.NDArray[np.uint64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every (position in `keys`, position in `run_keys`) of equal keys, both sorted
+    ascending, in that order; `fence` is every `stride`-th key of the run.
+
+    Each key's block is found in the fence (small enough to stay in cache, searched
+    forward from the previous key's block), then its entries within the block: a few
+    cache misses a key where a binary search of the whole run (millions of keys) took one
+    at nearly every step.
+    """
+    size = len(run_keys)
+    capacity = max(16, 2 * len(keys))
+    found_keys = np.empty(capacity, np.int64)
+    found_entries = np.empty(capacity, np.int64)
+    found = 0
+    block = 0
+    for position in range(len(keys)):
+        key = keys[position]
+        # The first fence key not below `key`: galloping forward from `block`, whose key
+        # is below it (or `block` is 0), then a binary search.
+        step = 1
+        while block + step < len(fence) and fence[block + step] < key:
+            step *= 2
+        low = block + step // 2 if step > 1 else block
+        high = min(block + step, len(fence))
+        while low < high:
+            middle = (low + high) >> 1
+            if fence[middle] < key:
+                low = middle + 1
+            else:
+                high = middle
+        # The last block starting below `key` holds its first entry, or the next
+        # block's first entry is it.
+        block = max(low - 1, 0)
+        low = block * stride
+        high = min(low + stride + 1, size)
+        while low < high:
+            middle = (low + high) >> 1
+            if run_keys[middle] < key:
+                low = middle + 1
+            else:
+                high = middle
+        entry = low
+        while entry < size and run_keys[entry] == key:
+            if found == capacity:
+                capacity *= 2
+                grown_keys = np.empty(capacity, np.int64)
+                grown_entries = np.empty(capacity, np.int64)
+                grown_keys[:found] = found_keys[:found]
+                grown_entries[:found] = found_entries[:found]
+                found_keys, found_entries = grown_keys, grown_entries
+            found_keys[found] = position
+            found_entries[found] = entry
+            found += 1
+            entry += 1
+    return found_keys[:found].copy(), found_entries[:found].copy()
