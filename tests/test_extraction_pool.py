@@ -36,15 +36,6 @@ def extract_or_hang(
     return extract_article(document, options, languages)
 
 
-def report_loaded_locales(
-    document: RawDocument, options: ExtractionOptions, languages: LanguageDetector
-) -> ExtractedArticle:
-    """Rejects every document, naming how many dateparser locales the worker has loaded."""
-    from dateparser.languages.loader import default_loader
-
-    raise ExtractionRejected("probe", str(len(default_loader._loaded_locales)))
-
-
 def seed_document(name: str) -> RawDocument:
     path = SEEDS / name
     return RawDocument(path.as_uri(), path.read_bytes(), "text/plain")
@@ -84,23 +75,6 @@ def test_rejections_cross_the_process_boundary() -> None:
 
     result = asyncio.run(scenario())
     assert isinstance(result, ExtractionRejected) and result.reason == "empty"
-
-
-def test_workers_start_with_every_dateparser_locale_loaded() -> None:
-    """The fork server loads them once; a worker would otherwise spend about two seconds
-    loading them on its first page with a date phrase only dateparser reads."""
-
-    async def scenario() -> BaseException | ExtractedArticle:
-        pool = ExtractionPool(1, 30.0, ExtractionOptions(), extractor=report_loaded_locales)
-        try:
-            document = RawDocument("file:///a.txt", b"a page", "text/plain")
-            return (await asyncio.gather(pool.extract(document), return_exceptions=True))[0]
-        finally:
-            pool.close()
-
-    result = asyncio.run(scenario())
-    assert isinstance(result, ExtractionRejected) and result.reason == "probe"
-    assert int(result.detail) > 100
 
 
 def test_in_order_release_hands_on_in_ticket_order() -> None:
