@@ -207,17 +207,16 @@ class _Run:
         from pipelines.grouping import kernels  # compiled loops (numba), imported on use
 
         size = len(self.keys) + len(later.keys)
-        if size <= len(self._key_store):
-            kernels.merge_into(
-                self._key_store, self._number_store, len(self.keys), later.keys, later.numbers
-            )
-            self.keys, self.numbers = self._key_store[:size], self._number_store[:size]
-            return self.filled()
-        merged = _Run(size, _GROWTH * size)
-        kernels.merge_sorted(
-            self.keys, self.numbers, later.keys, later.numbers, merged.keys, merged.numbers
+        target = self
+        if size > len(self._key_store):
+            target = _Run(len(self.keys), _GROWTH * size)
+            target.keys[:] = self.keys
+            target.numbers[:] = self.numbers
+        kernels.merge_into(
+            target._key_store, target._number_store, len(self.keys), later.keys, later.numbers
         )
-        return merged.filled()
+        target.keys, target.numbers = target._key_store[:size], target._number_store[:size]
+        return target.filled()
 
 
 def _mapped(size: int, dtype: type[np.generic]) -> npt.NDArray[Any]:

@@ -518,41 +518,6 @@ def minhashes(
 
 
 @numba.njit(nogil=True, cache=True)
-def merge_sorted(
-    first_keys: npt.NDArray[np.uint64],
-    first_numbers: npt.NDArray[np.int32],
-    second_keys: npt.NDArray[np.uint64],
-    second_numbers: npt.NDArray[np.int32],
-    merged_keys: npt.NDArray[np.uint64],
-    merged_numbers: npt.NDArray[np.int32],
-) -> None:
-    """Two sorted runs of (key, number) merged into `merged_keys` and `merged_numbers`
-    (of their summed length), the first run's entries before the second's under an equal
-    key: what a stable sort of the two concatenated gives, in one linear pass."""
-    mine = theirs = written = 0
-    while mine < len(first_keys) and theirs < len(second_keys):
-        if second_keys[theirs] < first_keys[mine]:
-            merged_keys[written] = second_keys[theirs]
-            merged_numbers[written] = second_numbers[theirs]
-            theirs += 1
-        else:
-            merged_keys[written] = first_keys[mine]
-            merged_numbers[written] = first_numbers[mine]
-            mine += 1
-        written += 1
-    while mine < len(first_keys):
-        merged_keys[written] = first_keys[mine]
-        merged_numbers[written] = first_numbers[mine]
-        mine += 1
-        written += 1
-    while theirs < len(second_keys):
-        merged_keys[written] = second_keys[theirs]
-        merged_numbers[written] = second_numbers[theirs]
-        theirs += 1
-        written += 1
-
-
-@numba.njit(nogil=True, cache=True)
 def merge_into(
     keys: npt.NDArray[np.uint64],
     numbers: npt.NDArray[np.int32],
@@ -560,10 +525,11 @@ def merge_into(
     later_keys: npt.NDArray[np.uint64],
     later_numbers: npt.NDArray[np.int32],
 ) -> None:
-    """`merge_sorted` in place: the sorted run in the first `held` entries of `keys` and
-    `numbers` (which have room for the later run's entries too) and a later sorted run,
-    merged from the back, so no entry is overwritten before it is moved; the first run's
-    entries stay before the later's under an equal key."""
+    """Two sorted runs of (key, number) merged in place: the run in the first `held`
+    entries of `keys` and `numbers` (which have room for the later run's entries too) and
+    a later sorted run, merged from the back, so no entry is overwritten before it is
+    moved. The first run's entries stay before the later's under an equal key: what a
+    stable sort of the two concatenated gives, in one linear pass."""
     mine = held - 1
     theirs = len(later_keys) - 1
     written = held + len(later_keys) - 1
