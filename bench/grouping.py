@@ -24,6 +24,7 @@ line each, in arrival order) and every verified link, to compare two versions' g
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -178,15 +179,7 @@ def dump_decisions(
         for url in urls:
             decision = grouper.decision_of(url)
             assert decision is not None
-            record = [
-                url,
-                decision.story_key,
-                decision.duplicate_of_url,
-                decision.method,
-                decision.duplicate_similarity,
-                decision.story_similarity,
-            ]
-            dump.write(json.dumps(record) + "\n")
+            dump.write(json.dumps([url, *dataclasses.astuple(decision)]) + "\n")
         for link in sorted(links):
             dump.write(json.dumps(["link", *link]) + "\n")
 
