@@ -27,8 +27,6 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from pipelines.database_settings import open_database
-from pipelines.extraction.pipeline import uses_worker_pool
-from pipelines.extraction.pool import start_fork_server
 from storage.database import DatabaseUnavailable
 from storage.migrate import SchemaOutOfDate
 
@@ -49,6 +47,11 @@ class Command(ScrapyCrawlCommand):
                     self.exitcode = 2
                     return
         assert self.settings is not None
+        # Imported here: Scrapy imports every command's module to list them, and the other
+        # commands have no use for the extraction package (numpy, the language model's code).
+        from pipelines.extraction.pipeline import uses_worker_pool
+        from pipelines.extraction.pool import start_fork_server
+
         if uses_worker_pool(self.settings):
             # The workers' fork server loads the extraction code on another core while
             # this process checks the database and builds the crawl's components.
