@@ -73,7 +73,8 @@ def iter_captures(
     """Each record of a WARC stream, as a capture (HTML responses) or a skipped record.
 
     With `archive_size`, bytes left over after the last whole record (a record cut off
-    inside its headers, or inside a gzip member) come out as a `TruncatedTail`.
+    inside its headers, or inside a gzip member) come out as a `TruncatedTail`. A record
+    whose Content-Length did not arrive (cut off in that very header) ends the reading.
 
     Raises:
         UnreadableArchive: the stream stops being a WARC file (what came before is kept).
@@ -82,6 +83,10 @@ def iter_captures(
     end = 0
     try:
         for record in records:
+            if not _states_its_length(record):
+                # Cut off inside its own WARC headers: the rest of the file is the tail.
+                end = records.get_record_offset()
+                break
             yield _capture(record, max_bytes)
             records.read_to_end(record)
             end = records.get_record_offset() + records.get_record_length()
@@ -89,6 +94,14 @@ def iter_captures(
         raise UnreadableArchive(f"{type(error).__name__}: {error}") from error
     if archive_size is not None and archive_size > end:
         yield TruncatedTail(end, archive_size - end)
+
+
+def _states_its_length(record: object) -> bool:
+    """Whether the record's WARC headers give its length (WARC requires it; warcio reads a
+    Content-Length cut off before its digits as 0)."""
+    headers = getattr(record, "rec_headers", None)
+    stated = headers.get_header("Content-Length") if headers is not None else None
+    return (stated or "").strip().isdigit()
 
 
 def _capture(record: object, max_bytes: int) -> WarcCapture | SkippedRecord:

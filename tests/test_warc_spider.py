@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import sqlite3
 from datetime import UTC, datetime
@@ -151,6 +152,42 @@ def test_iter_captures_keeps_html_responses_and_flags_the_cut_record(
         "status_404",
         "warcinfo",
     ]
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_record_cut_inside_its_content_length_is_the_truncated_tail(
+    tmp_path: Path, compress: bool
+) -> None:
+    """warcio reads a Content-Length cut off before its digits as 0, a whole empty record:
+    it must still come out as the archive's cut-off tail, not as a skipped record."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=False)
+    date = "2025-01-01T10:00:00Z"
+    for topic in ("Harbour", "Railway"):
+        uri = f"https://news.example/{topic.lower()}"
+        writer.write_record(response_record(writer, uri, article_html(topic), "text/html", date))
+    data = buffer.getvalue()
+    last = data.rindex(b"WARC/1.")
+    kept = data[:last]
+    # The last record's own (WARC) Content-Length, not its HTTP headers' one.
+    cut_at = data.index(b"Content-Length: ", last) + len(b"Content-Length: ")
+    if compress:
+        # Each record its own gzip member, as WARCWriter writes them; the last one cut
+        # where its Content-Length header begins (the member itself ends cleanly).
+        first = gzip.compress(kept)
+        archive_bytes = first + gzip.compress(data[len(kept) : cut_at])
+    else:
+        first = kept
+        archive_bytes = data[:cut_at]
+    archive = tmp_path / ("a.warc.gz" if compress else "a.warc")
+    archive.write_bytes(archive_bytes)
+    with archive.open("rb") as stream:
+        records = list(iter_captures(stream, 1_000_000, len(archive_bytes)))
+    assert [r.target_uri for r in records if isinstance(r, WarcCapture)] == [
+        "https://news.example/harbour"
+    ]
+    assert [r for r in records if isinstance(r, SkippedRecord)] == []
+    assert records[-1] == TruncatedTail(len(first), len(archive_bytes) - len(first))
 
 
 def test_iter_captures_refuses_an_oversized_payload(tmp_path: Path) -> None:
