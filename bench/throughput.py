@@ -9,7 +9,10 @@ Builds a WARC of at least `--pages` HTML responses from ../shared/data/wcxb-dev-
    pages the workers share once) and the CPU time of each part;
 2. plain trafilatura, `bare_extraction(..., with_metadata=True)` page by page in one
    process: pages/s, timed before and again after newsfold (a shared machine's speed
-   drifts over minutes; the ratio is against the mean of the two, and against each).
+   drifts over minutes; the ratio is against the mean of the two, and against each);
+3. for reference, plain trafilatura on the same pages split among as many processes as
+   the machine has cores, all at once: how much the cores slow each other down when all
+   are busy, which caps what any extractor running on every core can gain.
 Prints both rates and their ratio, and the start-up cost inside newsfold's rate: a crawl
 of a one-page WARC, timed from process start to its page leaving the pipelines and to exit.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -182,17 +186,34 @@ def measure_startup(folder: Path, pages: list[bytes], workers: int | None) -> tu
     return first_page, seconds
 
 
-def run_trafilatura(pages: list[bytes], count: int) -> tuple[float, float]:
-    """Seconds and CPU seconds plain trafilatura takes for the same `count` pages in one
-    process."""
+def run_trafilatura(pages: list[bytes], numbers: range) -> tuple[float, float]:
+    """Seconds and CPU seconds plain trafilatura takes in this process for the WARC's pages
+    `numbers` (the same pages under the same URLs)."""
     began, began_cpu = time.perf_counter(), time.process_time()
-    for number in range(count):
+    for number in numbers:
         trafilatura.bare_extraction(
             pages[number % len(pages)].decode("utf-8", errors="replace"),
             url=f"https://bench{number % 40}.example/news/{number}.html",
             with_metadata=True,
         )
     return time.perf_counter() - began, time.process_time() - began_cpu
+
+
+def run_trafilatura_in_parallel(
+    pages: list[bytes], count: int, processes: int
+) -> tuple[float, float]:
+    """Seconds and summed CPU seconds of plain trafilatura over the same `count` pages
+    shared among `processes` processes running at once.
+
+    Its CPU per page against one process's is the machine's own slow-down when all its
+    cores are busy (shared caches, memory bandwidth, clock): a cost any extractor pays
+    that runs on every core, newsfold's workers included.
+    """
+    shares = [range(first, count, processes) for first in range(processes)]
+    began = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        runs = pool.starmap(run_trafilatura, [(pages, share) for share in shares])
+    return time.perf_counter() - began, sum(cpu for _, cpu in runs)
 
 
 def main() -> None:
@@ -216,7 +237,7 @@ def main() -> None:
         print(
             f"WARC: {arguments.pages} pages, {warc.stat().st_size / 2**20:.1f} MiB; {os.cpu_count()} cores"
         )
-        before = run_trafilatura(pages, arguments.pages)
+        before = run_trafilatura(pages, range(arguments.pages))
         # Untimed: a first crawl on a fresh checkout compiles the grouping kernels (numba
         # caches them beside the code), which no later crawl pays again.
         warm_up = Path(folder) / "warm-up.warc.gz"
@@ -248,8 +269,10 @@ def main() -> None:
         )
         # Timed once before and once after newsfold: a shared machine's speed drifts over
         # minutes, and the mean of the two brackets the conditions newsfold ran in.
-        trafilatura_runs = [before, run_trafilatura(pages, arguments.pages)]
-        for label, (run_seconds, run_cpu) in zip(("before", "after"), trafilatura_runs):
+        trafilatura_runs = [before, run_trafilatura(pages, range(arguments.pages))]
+        for label, (run_seconds, run_cpu) in zip(
+            ("before", "after"), trafilatura_runs, strict=True
+        ):
             print(
                 f"trafilatura bare_extraction, one process ({label}): {run_seconds:6.1f} s  "
                 f"{arguments.pages / run_seconds:6.1f} pages/s  CPU {run_cpu * per_page:5.1f} ms/page"
@@ -272,6 +295,16 @@ def main() -> None:
             f"CPU per page newsfold / trafilatura: {total_cpu / trafilatura_cpu:.2f} "
             f"(rate ratio on {cores} idle cores at most {ceiling:.2f}x)"
         )
+        if cores > 1:
+            parallel_seconds, parallel_cpu = run_trafilatura_in_parallel(
+                pages, arguments.pages, cores
+            )
+            print(
+                f"trafilatura in {cores} processes at once (reference): {parallel_seconds:6.1f} s  "
+                f"{trafilatura_seconds / parallel_seconds:.2f}x one process; CPU per page "
+                f"{parallel_cpu / trafilatura_cpu:.2f}x one process's (the cores' slow-down "
+                f"when all are busy)"
+            )
 
 
 if __name__ == "__main__":
